@@ -1,0 +1,278 @@
+//! `render`: draw one field of a tessera HDF5 checkpoint as a PNG with a colour bar.
+//!
+//! ```text
+//! render CHECKPOINT.h5 [--field u] [--slice AXIS=INDEX] [--out FILE.png]
+//! ```
+//!
+//! * 1D fields are drawn as a horizontal colour strip (index 0 at the left).
+//! * 2D fields: array axis 0 runs down the image, axis 1 to the right.
+//! * 3D fields: `--slice AXIS=INDEX` fixes one axis (default: the middle index
+//!   of axis 0); the two remaining axes, in order, run down and right.
+//!
+//! The file is opened serially (MPI is never initialised). Every error is
+//! reported as a single `render: error: ...` line on stderr with exit code 2.
+
+use clap::error::ErrorKind;
+use clap::Parser;
+use hdf5::types::{FixedAscii, FixedUnicode, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::{Hyperslab, SliceOrIndex};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tessera::render::{format_label, format_sci, render_field, render_strip, Labels};
+
+/// Render a field of a tessera HDF5 checkpoint to a PNG image with a colour bar.
+#[derive(Parser, Debug)]
+#[command(name = "render", version)]
+struct Cli {
+    /// Checkpoint file (HDF5) written by a tessera simulation.
+    checkpoint: PathBuf,
+    /// Field to draw: the dataset /fields/<FIELD>.
+    #[arg(long, default_value = "u")]
+    field: String,
+    /// For 3D fields: take index INDEX along axis AXIS [default: 0=<middle>].
+    #[arg(long, value_name = "AXIS=INDEX", value_parser = parse_slice)]
+    slice: Option<(usize, usize)>,
+    /// Output PNG [default: CHECKPOINT with .h5 replaced by -<FIELD>.png].
+    #[arg(long, value_name = "FILE.png")]
+    out: Option<PathBuf>,
+}
+
+fn parse_slice(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("expected AXIS=INDEX with non-negative integers (e.g. 2=5), got '{s}'");
+    let (a, i) = s.split_once('=').ok_or_else(bad)?;
+    Ok((
+        a.trim().parse().map_err(|_| bad())?,
+        i.trim().parse().map_err(|_| bad())?,
+    ))
+}
+
+/// Root attributes of a checkpoint; each may be absent.
+#[derive(Debug, Default)]
+struct Meta {
+    simulation: Option<String>,
+    step: Option<u64>,
+    time: Option<f64>,
+    origin: Option<Vec<f64>>,
+    spacing: Option<Vec<f64>>,
+}
+
+fn read_string_attr(file: &hdf5::File, name: &str) -> Option<String> {
+    let attr = file.attr(name).ok()?;
+    let s = match attr.dtype().ok()?.to_descriptor().ok()? {
+        TypeDescriptor::VarLenUnicode => {
+            attr.read_raw::<VarLenUnicode>().ok()?.first()?.to_string()
+        }
+        TypeDescriptor::VarLenAscii => attr.read_raw::<VarLenAscii>().ok()?.first()?.to_string(),
+        TypeDescriptor::FixedAscii(_) => attr
+            .read_raw::<FixedAscii<1024>>()
+            .ok()?
+            .first()?
+            .to_string(),
+        TypeDescriptor::FixedUnicode(_) => attr
+            .read_raw::<FixedUnicode<1024>>()
+            .ok()?
+            .first()?
+            .to_string(),
+        _ => return None,
+    };
+    Some(s.trim_end_matches('\0').trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn read_meta(file: &hdf5::File) -> Meta {
+    let raw = |name: &str| file.attr(name).ok()?.read_raw::<f64>().ok();
+    Meta {
+        simulation: read_string_attr(file, "simulation"),
+        step: file
+            .attr("step")
+            .ok()
+            .and_then(|a| a.read_raw::<u64>().ok()?.first().copied()),
+        time: raw("time").and_then(|v| v.first().copied()),
+        origin: raw("origin"),
+        spacing: raw("spacing"),
+    }
+}
+
+const AXIS_NAMES: [&str; 3] = ["x", "y", "z"];
+
+/// Physical coordinate of index `i` along `axis` when origin and spacing are known.
+fn coord(meta: &Meta, ndim: usize, axis: usize, i: usize) -> Option<f64> {
+    let (o, h) = (meta.origin.as_ref()?, meta.spacing.as_ref()?);
+    (o.len() == ndim && h.len() == ndim).then(|| o[axis] + i as f64 * h[axis])
+}
+
+/// `x 0..1` (coordinates of the first and last sample) or `x [0..99]` (indices).
+fn axis_extent(meta: &Meta, ndim: usize, axis: usize, n: usize) -> String {
+    let name = AXIS_NAMES[axis];
+    match (coord(meta, ndim, axis, 0), coord(meta, ndim, axis, n - 1)) {
+        (Some(a), Some(b)) => format!("{name} {}..{}", format_label(a), format_label(b)),
+        _ => format!("{name} [0..{}]", n - 1),
+    }
+}
+
+fn default_out(checkpoint: &Path, field: &str) -> PathBuf {
+    let stem = checkpoint
+        .file_stem()
+        .unwrap_or(checkpoint.as_os_str())
+        .to_string_lossy();
+    checkpoint.with_file_name(format!("{stem}-{field}.png"))
+}
+
+fn run(cli: &Cli) -> Result<String, String> {
+    let path = &cli.checkpoint;
+    let shown = path.display();
+    std::fs::metadata(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
+    let file =
+        hdf5::File::open(path).map_err(|e| format!("cannot open {shown} as an HDF5 file: {e}"))?;
+    let fields = file
+        .group("fields")
+        .map_err(|_| format!("{shown} has no /fields group (not a tessera checkpoint?)"))?;
+    let mut names = fields
+        .member_names()
+        .map_err(|e| format!("cannot list /fields: {e}"))?;
+    names.sort();
+    let field = &cli.field;
+    if !names.contains(field) {
+        let list = if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        };
+        return Err(format!("no field '{field}' in {shown} (available: {list})"));
+    }
+    let ds = fields
+        .dataset(field)
+        .map_err(|e| format!("/fields/{field} is not a dataset: {e}"))?;
+    let desc = ds.dtype().and_then(|t| t.to_descriptor());
+    if !matches!(
+        desc,
+        Ok(TypeDescriptor::Float(_) | TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_))
+    ) {
+        let what = desc.map_or_else(|e| e.to_string(), |d| d.to_string());
+        return Err(format!(
+            "/fields/{field} has unsupported element type ({what})"
+        ));
+    }
+    let shape = ds.shape();
+    let ndim = shape.len();
+    let read_err = |e: hdf5::Error| format!("cannot read /fields/{field}: {e}");
+    let meta = read_meta(&file);
+
+    let mut title = vec![];
+    title.extend(meta.simulation.clone());
+    title.push(field.clone());
+    if ndim != 3 && cli.slice.is_some() {
+        return Err(format!(
+            "--slice applies to 3D fields only; '{field}' is {ndim}D"
+        ));
+    }
+    let (data, axes) = match ndim {
+        1 | 2 => {
+            let data = ds.read_dyn::<f64>().map_err(read_err)?;
+            let axes: Vec<usize> = (0..ndim).collect();
+            let dims = if ndim == 1 {
+                (1, shape[0])
+            } else {
+                (shape[0], shape[1])
+            };
+            (data.into_shape_with_order(dims).ok(), axes)
+        }
+        3 => {
+            let (axis, index) = cli.slice.unwrap_or((0, shape[0] / 2));
+            if axis > 2 {
+                return Err(format!(
+                    "--slice axis {axis} out of range: '{field}' has axes 0, 1, 2"
+                ));
+            }
+            if index >= shape[axis] {
+                let n = shape[axis];
+                return Err(format!(
+                    "--slice index {index} out of range: axis {axis} has size {n}"
+                ));
+            }
+            let sel: Vec<SliceOrIndex> = (0..3)
+                .map(|a| {
+                    if a == axis {
+                        SliceOrIndex::Index(index)
+                    } else {
+                        (0..shape[a]).into()
+                    }
+                })
+                .collect();
+            let data = ds
+                .read_slice_2d::<f64, _>(Hyperslab::from(sel))
+                .map_err(read_err)?;
+            let mut s = format!("slice {}[{index}]", AXIS_NAMES[axis]);
+            if let Some(c) = coord(&meta, 3, axis, index) {
+                s.push_str(&format!("={}", format_label(c)));
+            }
+            title.push(s);
+            (Some(data), (0..3).filter(|&a| a != axis).collect())
+        }
+        _ => {
+            return Err(format!(
+                "/fields/{field} is {ndim}D; only 1D, 2D and 3D fields can be drawn"
+            ))
+        }
+    };
+    let data = data.ok_or_else(|| format!("/fields/{field}: unexpected data layout"))?;
+    title.extend(meta.step.map(|s| format!("step {s}")));
+    title.extend(meta.time.map(|t| format!("t = {}", format_sci(t))));
+
+    let footer = match axes[..] {
+        [a] => format!("right: {}", axis_extent(&meta, ndim, a, shape[a])),
+        [a, b] => format!(
+            "down: {}   right: {}",
+            axis_extent(&meta, ndim, a, shape[a]),
+            axis_extent(&meta, ndim, b, shape[b])
+        ),
+        _ => String::new(),
+    };
+    let labels = Labels {
+        title: title.join("  "),
+        footer: Some(footer),
+    };
+    let rendered = if ndim == 1 {
+        render_strip(data.row(0), &labels)
+    } else {
+        render_field(data.view(), &labels)
+    }
+    .map_err(|e| e.to_string())?;
+    let out = cli.out.clone().unwrap_or_else(|| default_out(path, field));
+    rendered.image.write_png(&out).map_err(|e| e.to_string())?;
+    let (img, st) = (&rendered.image, &rendered.stats);
+    Ok(format!(
+        "wrote {} ({}x{} px, field {field}, {} .. {})",
+        out.display(),
+        img.width,
+        img.height,
+        format_sci(st.min),
+        format_sci(st.max)
+    ))
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("render: error: {msg}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or("invalid arguments");
+            return fail(line.trim_start_matches("error: "));
+        }
+    };
+    match run(&cli) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(msg) => fail(&msg),
+    }
+}

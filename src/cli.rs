@@ -1,0 +1,105 @@
+//! Command-line pieces shared by the simulation binaries: grid-size and process-grid
+//! syntax, the common run flags, and turning clap's verdict into tessera's errors.
+
+use crate::error::{Error, Result};
+use crate::runtime::Parallel;
+use clap::Parser;
+use std::path::PathBuf;
+
+/// Parses `NX[xNY[xNZ]]` (e.g. `1024x1024`, `128x128x128`): 1 to 3 positive integers.
+pub fn parse_extents(s: &str) -> std::result::Result<Vec<usize>, String> {
+    let parts: Vec<&str> = s.split(['x', 'X']).collect();
+    if parts.is_empty() || parts.len() > 3 {
+        return Err(format!("'{s}' is not NX, NXxNY or NXxNYxNZ"));
+    }
+    parts
+        .iter()
+        .map(|p| match p.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!(
+                "'{s}' is not NX, NXxNY or NXxNYxNZ with positive integers"
+            )),
+        })
+        .collect()
+}
+
+/// A list of extents written `AxB[xC]` (grid sizes, process grids).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Extents(pub Vec<usize>);
+
+impl std::str::FromStr for Extents {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        parse_extents(s).map(Extents)
+    }
+}
+
+/// Flags every stencil simulation takes (flattened into each binary's own parser).
+#[derive(clap::Args, Clone, Debug)]
+pub struct RunFlags {
+    /// The step at which the run ends, counted from the start of the simulation (so the
+    /// same command with --restart finishes the same job).
+    #[arg(long, default_value_t = 1000)]
+    pub steps: u64,
+    /// Write a checkpoint every N steps (0: only the final state, which is always written).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub checkpoint_every: u64,
+    /// Directory for checkpoints (created if missing); file names carry the step number.
+    #[arg(long, value_name = "DIR", default_value = "runs/out")]
+    pub out: PathBuf,
+    /// Continue from this checkpoint, on any number of ranks.
+    #[arg(long, value_name = "FILE")]
+    pub restart: Option<PathBuf>,
+    /// Process grid, e.g. 2x2 (default: chosen to minimise the halo volume).
+    #[arg(long, value_name = "AxB[xC]")]
+    pub procs: Option<Extents>,
+    /// Ghost-layer width (at least the stencil radius).
+    #[arg(long, value_name = "W", default_value_t = 1)]
+    pub ghost: usize,
+    /// Do not overlap the halo exchange with the interior update.
+    #[arg(long)]
+    pub no_overlap: bool,
+    /// Allow replacing checkpoint files already in --out.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Seconds between progress lines (0: none).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    pub progress: f64,
+}
+
+/// Parses the command line on every rank. `--help` and `--version` print on rank 0 and
+/// yield `Ok(None)`; a malformed command line is a one-line [`Error::Usage`].
+pub fn parse<P: Parser>(parallel: &Parallel) -> Result<Option<P>> {
+    match P::try_parse() {
+        Ok(p) => Ok(Some(p)),
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                if parallel.is_root() {
+                    print!("{e}");
+                }
+                Ok(None)
+            }
+            _ => {
+                let text = e.render().to_string();
+                let first = text.lines().next().unwrap_or("bad command line");
+                let first = first.strip_prefix("error: ").unwrap_or(first);
+                Err(Error::Usage(format!("{first} (see --help)")))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extents_syntax() {
+        assert_eq!(parse_extents("1024x1024").unwrap(), vec![1024, 1024]);
+        assert_eq!(parse_extents("17x13x11").unwrap(), vec![17, 13, 11]);
+        assert_eq!(parse_extents("7").unwrap(), vec![7]);
+        for bad in ["", "10x", "x10", "0x4", "-3x4", "1x2x3x4", "axb", "4.5x2"] {
+            assert!(parse_extents(bad).is_err(), "{bad}");
+        }
+    }
+}

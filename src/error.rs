@@ -1,0 +1,82 @@
+//! The library's one error type.
+//!
+//! User mistakes (bad flags, impossible decompositions, unusable checkpoint files) are
+//! `Error`s carrying a one-line message that names what is wrong. Bugs are panics.
+
+use std::path::PathBuf;
+
+/// Every fallible operation in tessera returns this error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A command-line flag or parameter value that cannot be used.
+    #[error("{flag}: {message}")]
+    InvalidArgument { flag: String, message: String },
+
+    /// The grid cannot be split over the available ranks as requested.
+    #[error("decomposition: {0}")]
+    Decomposition(String),
+
+    /// A checkpoint file that cannot be used for a restart.
+    #[error("checkpoint {}: {message}", path.display())]
+    Checkpoint { path: PathBuf, message: String },
+
+    /// An I/O failure (file system or HDF5).
+    #[error("{context}: {message}")]
+    Io { context: String, message: String },
+
+    /// The simulation refused to run with these parameters (e.g. an unstable time step).
+    #[error("{0}")]
+    Unstable(String),
+
+    /// A malformed command line (unknown flag, unparsable value).
+    #[error("{0}")]
+    Usage(String),
+
+    /// A run that finished but failed its own validation.
+    #[error("{0}")]
+    NotValidated(String),
+
+    /// The error happened on another rank and has already been reported there.
+    #[error("failed on another rank (see its message above)")]
+    ReportedElsewhere,
+}
+
+impl Error {
+    /// A bad value for `flag`.
+    pub fn arg(flag: &str, message: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            flag: flag.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A checkpoint problem in file `path`.
+    pub fn checkpoint(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Checkpoint {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// An I/O failure while doing `context`.
+    pub fn io(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
+        Error::Io {
+            context: context.into(),
+            message: err.to_string(),
+        }
+    }
+}
+
+impl Error {
+    /// The process exit code for this error: 1 when a run fails its validation, 2 for
+    /// anything the user must fix (see `runtime::main_with_mpi`).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::NotValidated(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// Shorthand used throughout the library.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,225 @@
+//! A rank's block of a grid field: the owned cells surrounded by ghost layers.
+//!
+//! Storage is one row-major `Array3` of shape `owned + 2 * ghost` per axis (1D and 2D fields
+//! have leading unit axes, see [`crate::geometry`]). Local index `g[a]` on axis `a` is the
+//! first owned cell, which is global cell `owned.lo[a]`.
+
+use crate::geometry::{IndexBox, DIMS};
+use ndarray::{s, Array3, ArrayView3};
+
+/// What a grid cell may hold: plain `Copy` data with a bit pattern for checksums.
+pub trait Scalar: Copy + Default + PartialEq + std::fmt::Debug + Send + Sync + 'static {
+    /// The value's bits, for integrity checksums (equal values give equal bits).
+    fn to_bits_u64(self) -> u64;
+}
+
+impl Scalar for f64 {
+    fn to_bits_u64(self) -> u64 {
+        self.to_bits()
+    }
+}
+impl Scalar for f32 {
+    fn to_bits_u64(self) -> u64 {
+        u64::from(self.to_bits())
+    }
+}
+impl Scalar for i32 {
+    fn to_bits_u64(self) -> u64 {
+        self as u32 as u64
+    }
+}
+impl Scalar for i64 {
+    fn to_bits_u64(self) -> u64 {
+        self as u64
+    }
+}
+impl Scalar for u8 {
+    fn to_bits_u64(self) -> u64 {
+        u64::from(self)
+    }
+}
+
+/// One rank's ghosted block of a field.
+#[derive(Clone, Debug)]
+pub struct Field<T> {
+    data: Array3<T>,
+    owned: IndexBox,
+    ghost: [usize; DIMS],
+}
+
+impl<T: Scalar> Field<T> {
+    /// A block owning the global cells `owned`, with `ghost[a]` ghost layers on each side of
+    /// axis `a`, filled with `T::default()`.
+    pub fn new(owned: IndexBox, ghost: [usize; DIMS]) -> Self {
+        let shape: [usize; DIMS] = std::array::from_fn(|a| owned.size[a] + 2 * ghost[a]);
+        Field {
+            data: Array3::from_elem(shape, T::default()),
+            owned,
+            ghost,
+        }
+    }
+
+    /// The global cells this block owns.
+    pub fn owned(&self) -> IndexBox {
+        self.owned
+    }
+
+    /// Ghost layers per side on each axis.
+    pub fn ghost(&self) -> [usize; DIMS] {
+        self.ghost
+    }
+
+    /// Shape of the local array, ghosts included.
+    pub fn shape(&self) -> [usize; DIMS] {
+        let s = self.data.shape();
+        [s[0], s[1], s[2]]
+    }
+
+    /// The owned cells as a box of LOCAL indices.
+    pub fn interior(&self) -> IndexBox {
+        IndexBox::new(self.ghost, self.owned.size)
+    }
+
+    /// Global index of local cell `local` (negative or past the grid in ghost layers).
+    #[inline]
+    pub fn global_index(&self, local: [usize; DIMS]) -> [i64; DIMS] {
+        std::array::from_fn(|a| local[a] as i64 - self.ghost[a] as i64 + self.owned.lo[a] as i64)
+    }
+
+    /// The whole local array, ghosts included.
+    pub fn array(&self) -> &Array3<T> {
+        &self.data
+    }
+
+    /// The whole local array, ghosts included, mutably.
+    pub fn array_mut(&mut self) -> &mut Array3<T> {
+        &mut self.data
+    }
+
+    /// The local array as one row-major slice.
+    pub fn as_slice(&self) -> &[T] {
+        self.data.as_slice().expect("fields are contiguous")
+    }
+
+    /// The local array as one mutable row-major slice.
+    pub fn as_slice_mut(&mut self) -> &mut [T] {
+        self.data.as_slice_mut().expect("fields are contiguous")
+    }
+
+    /// The owned cells only.
+    pub fn owned_view(&self) -> ArrayView3<'_, T> {
+        let g = self.ghost;
+        let n = self.owned.size;
+        self.data
+            .slice(s![g[0]..g[0] + n[0], g[1]..g[1] + n[1], g[2]..g[2] + n[2]])
+    }
+
+    /// Sets every cell, ghosts included, to `f(global index)`.
+    pub fn fill_with(&mut self, mut f: impl FnMut([i64; DIMS]) -> T) {
+        let (owned, ghost) = (self.owned, self.ghost);
+        for ((i, j, k), v) in self.data.indexed_iter_mut() {
+            let l = [i, j, k];
+            *v = f(std::array::from_fn(|a| {
+                l[a] as i64 - ghost[a] as i64 + owned.lo[a] as i64
+            }));
+        }
+    }
+
+    /// Copies the owned cells from `other` (same owned box).
+    pub fn copy_owned_from(&mut self, other: &Field<T>) {
+        assert_eq!(self.owned, other.owned);
+        let g = self.ghost;
+        let n = self.owned.size;
+        self.data
+            .slice_mut(s![g[0]..g[0] + n[0], g[1]..g[1] + n[1], g[2]..g[2] + n[2]])
+            .assign(&other.owned_view());
+    }
+}
+
+/// What a kernel sees when it computes one row of output: the input fields around the row.
+///
+/// A row is a run of `len` consecutive cells along the last (contiguous) axis, starting at
+/// local index `(i, j, k0)`. `row(di, dj, dk)` is the input row displaced by `(di, dj, dk)`
+/// cells, so a 5-point Laplacian reads `row(0,0,-1)`, `row(0,0,1)`, `row(0,-1,0)`,
+/// `row(0,1,0)` and `row(0,0,0)`; element `m` of each slice belongs to output cell `k0 + m`.
+pub struct RowStencil<'a, T> {
+    levels: &'a [&'a Field<T>],
+    i: usize,
+    j: usize,
+    k0: usize,
+    len: usize,
+}
+
+impl<'a, T: Scalar> RowStencil<'a, T> {
+    /// The row `(i, j, k0 .. k0 + len)` of local indices over the time levels `levels`
+    /// (`levels[0]` the newest).
+    pub fn new(levels: &'a [&'a Field<T>], i: usize, j: usize, k0: usize, len: usize) -> Self {
+        RowStencil {
+            levels,
+            i,
+            j,
+            k0,
+            len,
+        }
+    }
+
+    /// The newest input, displaced by `(di, dj, dk)`.
+    #[inline(always)]
+    pub fn row(&self, di: isize, dj: isize, dk: isize) -> &'a [T] {
+        self.level_row(0, di, dj, dk)
+    }
+
+    /// Time level `level` (0 the newest, 1 the one before, ...), displaced by `(di, dj, dk)`.
+    #[inline(always)]
+    pub fn level_row(&self, level: usize, di: isize, dj: isize, dk: isize) -> &'a [T] {
+        let f = self.levels[level];
+        let sh = f.data.shape();
+        let i = self.i.wrapping_add_signed(di);
+        let j = self.j.wrapping_add_signed(dj);
+        let start = (i * sh[1] + j) * sh[2] + self.k0.wrapping_add_signed(dk);
+        &f.as_slice()[start..start + self.len]
+    }
+
+    /// Number of cells in the row.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Global index of the row's first cell; cell `m` of the row is `[g0, g1, g2 + m]`.
+    pub fn global_start(&self) -> [i64; DIMS] {
+        self.levels[0].global_index([self.i, self.j, self.k0])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_and_global_indices() {
+        let f: Field<f64> = Field::new(IndexBox::new([0, 10, 20], [1, 4, 5]), [0, 2, 2]);
+        assert_eq!(f.shape(), [1, 8, 9]);
+        assert_eq!(f.interior(), IndexBox::new([0, 2, 2], [1, 4, 5]));
+        assert_eq!(f.global_index([0, 2, 2]), [0, 10, 20]);
+        assert_eq!(f.global_index([0, 0, 0]), [0, 8, 18]);
+        assert_eq!(f.owned_view().shape(), &[1, 4, 5]);
+    }
+
+    #[test]
+    fn row_stencil_reads_displaced_rows() {
+        let mut f: Field<f64> = Field::new(IndexBox::new([0, 0, 0], [1, 3, 4]), [0, 1, 1]);
+        f.fill_with(|g| (g[1] * 100 + g[2]) as f64);
+        let levels = [&f];
+        let r = RowStencil::new(&levels, 0, 2, 1, 4);
+        assert_eq!(r.global_start(), [0, 1, 0]);
+        assert_eq!(r.row(0, 0, 0), &[100.0, 101.0, 102.0, 103.0]);
+        assert_eq!(r.row(0, 0, -1), &[99.0, 100.0, 101.0, 102.0]);
+        assert_eq!(r.row(0, -1, 1), &[1.0, 2.0, 3.0, 4.0]);
+    }
+}

@@ -1,0 +1,403 @@
+//! The heat equation `du/dt = alpha * Laplacian(u)` on the unit square / cube.
+//!
+//! Discretisation: explicit forward Euler in time, second-order central differences in
+//! space (FTCS); the 3-, 5- or 7-point stencil in 1D, 2D, 3D:
+//!
+//! `u'_c = u_c + sum_a r_a (u_{c-e_a} - 2 u_c + u_{c+e_a})`, with `r_a = alpha dt / h_a^2`.
+//!
+//! Accuracy `O(dt + h^2)`, so second order when `dt ~ h^2`. Stable when
+//! `dt <= 1 / (2 alpha sum_a 1/h_a^2)` (`h^2 / (2 d alpha)` on a uniform grid).
+//!
+//! Grid: `N_a` points per axis.
+//! - Dirichlet (`u = 0` on the boundary): the points are the interior vertices
+//!   `x_i = (i + 1) h` with `h = 1 / (N + 1)`; ghost cells hold the boundary value 0.
+//! - Periodic: `x_i = i h` with `h = 1 / N`.
+//!
+//! Initial condition: two Fourier modes `u0 = sum_m A_m prod_a sin(k_{m,a} x_a)`, each an
+//! eigenfunction of the Laplacian with these boundary conditions, so the exact solution is
+//! `u = sum_m A_m exp(-alpha |k_m|^2 t) prod_a sin(k_{m,a} x_a)`. Each mode is also an
+//! eigenvector of the discrete operator, so the exact solution of the *scheme* is known too:
+//! `u^n = sum_m A_m g_m^n prod_a sin(k_{m,a} x_a)`, with amplification factor
+//! `g_m = 1 - sum_a 4 r_a sin^2(k_{m,a} h_a / 2)`. A run checks itself against both.
+
+use crate::error::{Error, Result};
+use crate::field::{Field, RowStencil};
+use crate::kernel::{GlobalIndex, Kernel};
+use std::f64::consts::PI;
+
+/// Boundary condition on every axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Boundary {
+    /// `u = 0` on the boundary.
+    Dirichlet,
+    /// The domain wraps around.
+    Periodic,
+}
+
+impl Boundary {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Boundary::Dirichlet => "dirichlet",
+            Boundary::Periodic => "periodic",
+        }
+    }
+}
+
+impl std::str::FromStr for Boundary {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "dirichlet" => Ok(Boundary::Dirichlet),
+            "periodic" => Ok(Boundary::Periodic),
+            _ => Err(format!(
+                "'{s}' is not a boundary condition (dirichlet or periodic)"
+            )),
+        }
+    }
+}
+
+/// One Fourier mode of the initial condition: amplitude and integer wave numbers per axis.
+#[derive(Clone, Copy, Debug)]
+struct Mode {
+    amplitude: f64,
+    /// Wave vector `k_a` per (internal) axis; 0 on inactive axes.
+    k: [f64; 3],
+}
+
+/// The heat equation on a grid of `shape` points (1 to 3 axes).
+#[derive(Clone, Debug)]
+pub struct Heat {
+    ndim: usize,
+    alpha: f64,
+    dt: f64,
+    bc: Boundary,
+    /// Grid spacing per internal axis (1 on inactive axes).
+    h: [f64; 3],
+    /// `alpha dt / h_a^2` per internal axis (0 on inactive axes).
+    r: [f64; 3],
+    modes: [Mode; 2],
+}
+
+impl Heat {
+    /// The largest stable time step for diffusivity `alpha` on `shape` with `bc`.
+    pub fn stability_limit(shape: &[usize], bc: Boundary, alpha: f64) -> f64 {
+        let inv_h2: f64 = shape.iter().map(|&n| 1.0 / spacing(n, bc).powi(2)).sum();
+        1.0 / (2.0 * alpha * inv_h2)
+    }
+
+    /// The problem on `shape` points with diffusivity `alpha` and time step `dt`.
+    /// Refuses a time step above the stability limit.
+    pub fn new(shape: &[usize], bc: Boundary, alpha: f64, dt: f64) -> Result<Heat> {
+        if !(alpha > 0.0 && alpha.is_finite()) {
+            return Err(Error::arg(
+                "--alpha",
+                format!("must be positive, got {alpha}"),
+            ));
+        }
+        let limit = Heat::stability_limit(shape, bc, alpha);
+        if !(dt > 0.0 && dt.is_finite()) {
+            return Err(Error::arg("--dt", format!("must be positive, got {dt}")));
+        }
+        if dt > limit {
+            return Err(Error::Unstable(format!(
+                "--dt {dt:e} is unstable: explicit FTCS needs dt <= 1/(2 alpha sum 1/h^2) = \
+                 {limit:e} on this grid"
+            )));
+        }
+        let ndim = shape.len();
+        let off = 3 - ndim;
+        let mut h = [1.0; 3];
+        let mut r = [0.0; 3];
+        for (a, &n) in shape.iter().enumerate() {
+            h[off + a] = spacing(n, bc);
+            r[off + a] = alpha * dt / (h[off + a] * h[off + a]);
+        }
+        // Dirichlet: sin(m pi x) vanishes at x = 0 and 1; periodic: sin(2 m pi x) has period 1.
+        let base = match bc {
+            Boundary::Dirichlet => PI,
+            Boundary::Periodic => 2.0 * PI,
+        };
+        let wave = |m: [f64; 3]| -> [f64; 3] {
+            std::array::from_fn(|a| if a >= off { base * m[a] } else { 0.0 })
+        };
+        let modes = [
+            Mode {
+                amplitude: 1.0,
+                k: wave([1.0, 1.0, 1.0]),
+            },
+            Mode {
+                amplitude: 0.5,
+                k: wave([1.0, 2.0, 3.0]),
+            },
+        ];
+        Ok(Heat {
+            ndim,
+            alpha,
+            dt,
+            bc,
+            h,
+            r,
+            modes,
+        })
+    }
+
+    pub fn dt(&self) -> f64 {
+        self.dt
+    }
+
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// Grid spacing on each of the problem's axes.
+    pub fn spacing(&self) -> Vec<f64> {
+        self.h[3 - self.ndim..].to_vec()
+    }
+
+    /// Coordinate of the first grid point on each of the problem's axes.
+    pub fn origin(&self) -> Vec<f64> {
+        let first = |h: f64| match self.bc {
+            Boundary::Dirichlet => h,
+            Boundary::Periodic => 0.0,
+        };
+        self.spacing().into_iter().map(first).collect()
+    }
+
+    /// Coordinate of global index `i` on internal axis `a`.
+    fn x(&self, a: usize, i: i64) -> f64 {
+        match self.bc {
+            Boundary::Dirichlet => (i + 1) as f64 * self.h[a],
+            Boundary::Periodic => i as f64 * self.h[a],
+        }
+    }
+
+    /// `prod_a sin(k_a x_a)` at global index `idx`.
+    fn shape_of(&self, mode: &Mode, idx: GlobalIndex) -> f64 {
+        (3 - self.ndim..3)
+            .map(|a| (mode.k[a] * self.x(a, idx[a])).sin())
+            .product()
+    }
+
+    /// Exact solution of the PDE at global index `idx` and time `t`.
+    pub fn analytic(&self, idx: GlobalIndex, t: f64) -> f64 {
+        self.modes
+            .iter()
+            .map(|m| {
+                let k2: f64 = m.k.iter().map(|k| k * k).sum();
+                m.amplitude * (-self.alpha * k2 * t).exp() * self.shape_of(m, idx)
+            })
+            .sum()
+    }
+
+    /// Exact solution of the FTCS scheme after `step` steps at global index `idx`.
+    pub fn discrete(&self, idx: GlobalIndex, step: u64) -> f64 {
+        self.modes
+            .iter()
+            .map(|m| {
+                let g: f64 = 1.0
+                    - (0..3)
+                        .map(|a| 4.0 * self.r[a] * (m.k[a] * self.h[a] / 2.0).sin().powi(2))
+                        .sum::<f64>();
+                m.amplitude * g.powi(step as i32) * self.shape_of(m, idx)
+            })
+            .sum()
+    }
+
+    /// Local maxima over the owned cells of `u` after `step` steps: the error against the
+    /// PDE's solution, against the scheme's exact solution, and the latter's own difference
+    /// from the PDE's (the discretisation error the first one should equal).
+    pub fn local_errors(&self, u: &Field<f64>, step: u64) -> HeatErrors {
+        let t = step as f64 * self.dt;
+        let mut e = HeatErrors::default();
+        let inner = u.interior();
+        let hi = inner.hi();
+        for i in inner.lo[0]..hi[0] {
+            for j in inner.lo[1]..hi[1] {
+                for k in inner.lo[2]..hi[2] {
+                    let g = u.global_index([i, j, k]);
+                    let v = u.array()[[i, j, k]];
+                    let (exact, scheme) = (self.analytic(g, t), self.discrete(g, step));
+                    e.vs_analytic = e.vs_analytic.max((v - exact).abs());
+                    e.vs_scheme = e.vs_scheme.max((v - scheme).abs());
+                    e.discretisation = e.discretisation.max((scheme - exact).abs());
+                    // NaN never compares greater: record it explicitly
+                    if !v.is_finite() {
+                        e.vs_analytic = f64::INFINITY;
+                        e.vs_scheme = f64::INFINITY;
+                    }
+                }
+            }
+        }
+        e
+    }
+
+    /// Round-off allowed after `step` steps: a few ulps of the amplitude per step.
+    pub fn roundoff_tolerance(step: u64) -> f64 {
+        1e-14 + 16.0 * f64::EPSILON * step as f64
+    }
+}
+
+/// Maximum errors of a heat solution (see [`Heat::local_errors`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct HeatErrors {
+    /// `max |u - u_pde|`.
+    pub vs_analytic: f64,
+    /// `max |u - u_scheme|`: round-off only, if the implementation is right.
+    pub vs_scheme: f64,
+    /// `max |u_scheme - u_pde|`: the `O(dt + h^2)` truncation error of FTCS.
+    pub discretisation: f64,
+}
+
+impl HeatErrors {
+    /// The solution validates when it equals the scheme's exact solution to round-off, and
+    /// so its error against the PDE is the predicted discretisation error.
+    pub fn validates(&self, step: u64) -> bool {
+        let tol = Heat::roundoff_tolerance(step);
+        self.vs_scheme <= tol && self.vs_analytic <= self.discretisation + tol
+    }
+}
+
+/// Grid spacing of an axis of `n` points on `[0, 1]`.
+fn spacing(n: usize, bc: Boundary) -> f64 {
+    match bc {
+        Boundary::Dirichlet => 1.0 / (n + 1) as f64,
+        Boundary::Periodic => 1.0 / n as f64,
+    }
+}
+
+impl Kernel for Heat {
+    type Value = f64;
+
+    fn name(&self) -> &'static str {
+        "heat"
+    }
+
+    fn radius(&self) -> usize {
+        1
+    }
+
+    fn initial_value(&self, _level: usize, idx: GlobalIndex) -> f64 {
+        self.analytic(idx, 0.0)
+    }
+
+    fn boundary_value(&self, _idx: GlobalIndex) -> f64 {
+        0.0
+    }
+
+    #[inline]
+    fn update_row(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
+        let n = out.len();
+        let c = &s.row(0, 0, 0)[..n];
+        let (w, e) = (&s.row(0, 0, -1)[..n], &s.row(0, 0, 1)[..n]);
+        let rz = self.r[2];
+        match self.ndim {
+            1 => {
+                for m in 0..n {
+                    out[m] = c[m] + rz * (w[m] - 2.0 * c[m] + e[m]);
+                }
+            }
+            2 => {
+                let ry = self.r[1];
+                let (so, no) = (&s.row(0, -1, 0)[..n], &s.row(0, 1, 0)[..n]);
+                for m in 0..n {
+                    out[m] =
+                        c[m] + ry * (so[m] - 2.0 * c[m] + no[m]) + rz * (w[m] - 2.0 * c[m] + e[m]);
+                }
+            }
+            _ => {
+                let (rx, ry) = (self.r[0], self.r[1]);
+                let (so, no) = (&s.row(0, -1, 0)[..n], &s.row(0, 1, 0)[..n]);
+                let (dn, up) = (&s.row(-1, 0, 0)[..n], &s.row(1, 0, 0)[..n]);
+                for m in 0..n {
+                    out[m] = c[m]
+                        + rx * (dn[m] - 2.0 * c[m] + up[m])
+                        + ry * (so[m] - 2.0 * c[m] + no[m])
+                        + rz * (w[m] - 2.0 * c[m] + e[m]);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::IndexBox;
+
+    /// Runs `steps` FTCS steps on one Dirichlet block, the ghosts holding the boundary value.
+    fn run_one_block(shape: &[usize], steps: u64, dt_fraction: f64) -> (Heat, Field<f64>) {
+        let heat = Heat::new(
+            shape,
+            Boundary::Dirichlet,
+            1.0,
+            dt_fraction * Heat::stability_limit(shape, Boundary::Dirichlet, 1.0),
+        )
+        .unwrap();
+        let mut e = [1; 3];
+        e[3 - shape.len()..].copy_from_slice(shape);
+        let ghost: [usize; 3] = std::array::from_fn(|a| usize::from(a >= 3 - shape.len()));
+        let owned = IndexBox::new([0; 3], e);
+        let inside = |g: GlobalIndex| (0..3).all(|a| g[a] >= 0 && g[a] < e[a] as i64);
+        let mut u = Field::new(owned, ghost);
+        u.fill_with(|g| {
+            if inside(g) {
+                heat.initial_value(0, g)
+            } else {
+                heat.boundary_value(g)
+            }
+        });
+        let mut next = u.clone();
+        let inner = u.interior();
+        for _ in 0..steps {
+            let levels = [&u];
+            let len = inner.size[2];
+            for i in inner.lo[0]..inner.hi()[0] {
+                for j in inner.lo[1]..inner.hi()[1] {
+                    let row = RowStencil::new(&levels, i, j, inner.lo[2], len);
+                    let start = (i * next.shape()[1] + j) * next.shape()[2] + inner.lo[2];
+                    heat.update_row(&row, &mut next.as_slice_mut()[start..start + len]);
+                }
+            }
+            std::mem::swap(&mut u, &mut next);
+        }
+        (heat, u)
+    }
+
+    #[test]
+    fn one_block_matches_the_scheme_exactly_1d_2d_3d() {
+        for shape in [vec![31], vec![19, 12], vec![9, 8, 7]] {
+            let steps = 50;
+            let (heat, u) = run_one_block(&shape, steps, 0.9);
+            let e = heat.local_errors(&u, steps);
+            assert!(e.vs_scheme < 1e-14, "{shape:?}: {e:?}");
+            assert!(e.validates(steps), "{shape:?}: {e:?}");
+            assert!(e.discretisation > 0.0);
+        }
+    }
+
+    #[test]
+    fn unstable_time_step_is_refused_with_the_limit() {
+        let limit = Heat::stability_limit(&[63, 63], Boundary::Dirichlet, 1.0);
+        assert!((limit - 1.0 / (4.0 * 64.0 * 64.0)).abs() < 1e-18);
+        let err = Heat::new(&[63, 63], Boundary::Dirichlet, 1.0, limit * 1.01).unwrap_err();
+        assert!(err.to_string().contains("unstable"), "{err}");
+        assert!(err.to_string().contains(&format!("{limit:e}")), "{err}");
+        assert!(Heat::new(&[63, 63], Boundary::Dirichlet, 1.0, limit).is_ok());
+        assert!(Heat::new(&[63, 63], Boundary::Dirichlet, -1.0, limit).is_err());
+    }
+
+    #[test]
+    fn a_wrong_update_does_not_validate() {
+        let (heat, mut u) = run_one_block(&[15, 15], 10, 0.5);
+        u.array_mut()[[0, 8, 8]] += 1e-9;
+        assert!(!heat.local_errors(&u, 10).validates(10));
+    }
+
+    #[test]
+    fn analytic_and_discrete_agree_at_t0_and_decay() {
+        let heat = Heat::new(&[20, 20], Boundary::Periodic, 0.5, 1e-4).unwrap();
+        let g = [0, 3, 7];
+        assert_eq!(heat.analytic(g, 0.0), heat.discrete(g, 0));
+        assert!(heat.analytic(g, 0.1).abs() < heat.analytic(g, 0.0).abs());
+    }
+}
