@@ -75,9 +75,9 @@ fn run(parallel: &Parallel) -> Result<()> {
         overwrite: flags.overwrite,
         progress_every: flags.progress,
         parameters: vec![
+            ("bc".into(), Param::Text(cli.bc.as_str().into())),
             ("alpha".into(), Param::Float(cli.alpha)),
             ("dt".into(), Param::Float(dt)),
-            ("bc".into(), Param::Text(cli.bc.as_str().into())),
         ],
         origin: heat.origin(),
         spacing: heat.spacing(),

@@ -16,9 +16,10 @@ use clap::error::ErrorKind;
 use clap::Parser;
 use hdf5::types::{FixedAscii, FixedUnicode, TypeDescriptor, VarLenAscii, VarLenUnicode};
 use hdf5::{Hyperslab, SliceOrIndex};
+use ndarray::{Array2, Axis};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tessera::render::{format_label, format_sci, render_field, render_strip, Labels};
+use tessera::render::{format_label, format_sci, render_field, Labels};
 
 /// Render a field of a tessera HDF5 checkpoint to a PNG image with a colour bar.
 #[derive(Parser, Debug)]
@@ -56,23 +57,18 @@ struct Meta {
     spacing: Option<Vec<f64>>,
 }
 
+fn first_string<T: hdf5::H5Type + ToString>(attr: &hdf5::Attribute) -> Option<String> {
+    Some(attr.read_raw::<T>().ok()?.first()?.to_string())
+}
+
+/// A string attribute (variable- or fixed-length, ASCII or UTF-8), if present.
 fn read_string_attr(file: &hdf5::File, name: &str) -> Option<String> {
     let attr = file.attr(name).ok()?;
     let s = match attr.dtype().ok()?.to_descriptor().ok()? {
-        TypeDescriptor::VarLenUnicode => {
-            attr.read_raw::<VarLenUnicode>().ok()?.first()?.to_string()
-        }
-        TypeDescriptor::VarLenAscii => attr.read_raw::<VarLenAscii>().ok()?.first()?.to_string(),
-        TypeDescriptor::FixedAscii(_) => attr
-            .read_raw::<FixedAscii<1024>>()
-            .ok()?
-            .first()?
-            .to_string(),
-        TypeDescriptor::FixedUnicode(_) => attr
-            .read_raw::<FixedUnicode<1024>>()
-            .ok()?
-            .first()?
-            .to_string(),
+        TypeDescriptor::VarLenUnicode => first_string::<VarLenUnicode>(&attr)?,
+        TypeDescriptor::VarLenAscii => first_string::<VarLenAscii>(&attr)?,
+        TypeDescriptor::FixedAscii(_) => first_string::<FixedAscii<1024>>(&attr)?,
+        TypeDescriptor::FixedUnicode(_) => first_string::<FixedUnicode<1024>>(&attr)?,
         _ => return None,
     };
     Some(s.trim_end_matches('\0').trim().to_string()).filter(|s| !s.is_empty())
@@ -117,10 +113,68 @@ fn default_out(checkpoint: &Path, field: &str) -> PathBuf {
     checkpoint.with_file_name(format!("{stem}-{field}.png"))
 }
 
+/// Reads the 2D plane to draw (a 1D field becomes one row) and the dataset
+/// axes that run down and right; appends the slice description to `title`.
+fn read_plane(
+    ds: &hdf5::Dataset,
+    shape: &[usize],
+    slice: Option<(usize, usize)>,
+    meta: &Meta,
+    title: &mut Vec<String>,
+) -> Result<(Array2<f64>, Vec<usize>), String> {
+    let ndim = shape.len();
+    if ndim != 3 && slice.is_some() {
+        return Err(format!(
+            "--slice applies to 3D fields only; this one is {ndim}D"
+        ));
+    }
+    let read_err = |e: hdf5::Error| format!("cannot read: {e}");
+    match ndim {
+        1 => Ok((
+            ds.read_1d().map_err(read_err)?.insert_axis(Axis(0)),
+            vec![0],
+        )),
+        2 => Ok((ds.read_2d().map_err(read_err)?, vec![0, 1])),
+        3 => {
+            let (axis, index) = slice.unwrap_or((0, shape[0] / 2));
+            if axis > 2 {
+                return Err(format!(
+                    "--slice axis {axis} out of range (axes are 0, 1, 2)"
+                ));
+            }
+            if index >= shape[axis] {
+                let n = shape[axis];
+                return Err(format!(
+                    "--slice index {index} out of range: axis {axis} has size {n}"
+                ));
+            }
+            let sel: Vec<SliceOrIndex> = (0..3)
+                .map(|a| match a == axis {
+                    true => SliceOrIndex::Index(index),
+                    false => (0..shape[a]).into(),
+                })
+                .collect();
+            let data = ds.read_slice_2d(Hyperslab::from(sel)).map_err(read_err)?;
+            let mut s = format!("slice {}[{index}]", AXIS_NAMES[axis]);
+            if let Some(c) = coord(meta, 3, axis, index) {
+                s.push_str(&format!("={}", format_label(c)));
+            }
+            title.push(s);
+            Ok((data, (0..3).filter(|&a| a != axis).collect()))
+        }
+        _ => Err(format!(
+            "{ndim}D fields cannot be drawn (only 1D, 2D and 3D)"
+        )),
+    }
+}
+
 fn run(cli: &Cli) -> Result<String, String> {
     let path = &cli.checkpoint;
     let shown = path.display();
-    std::fs::metadata(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
+    let md = std::fs::metadata(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
+    if md.is_dir() {
+        return Err(format!("{shown} is a directory, not a checkpoint file"));
+    }
     let file =
         hdf5::File::open(path).map_err(|e| format!("cannot open {shown} as an HDF5 file: {e}"))?;
     let fields = file
@@ -154,67 +208,11 @@ fn run(cli: &Cli) -> Result<String, String> {
     }
     let shape = ds.shape();
     let ndim = shape.len();
-    let read_err = |e: hdf5::Error| format!("cannot read /fields/{field}: {e}");
     let meta = read_meta(&file);
-
-    let mut title = vec![];
-    title.extend(meta.simulation.clone());
+    let mut title: Vec<String> = meta.simulation.iter().cloned().collect();
     title.push(field.clone());
-    if ndim != 3 && cli.slice.is_some() {
-        return Err(format!(
-            "--slice applies to 3D fields only; '{field}' is {ndim}D"
-        ));
-    }
-    let (data, axes) = match ndim {
-        1 | 2 => {
-            let data = ds.read_dyn::<f64>().map_err(read_err)?;
-            let axes: Vec<usize> = (0..ndim).collect();
-            let dims = if ndim == 1 {
-                (1, shape[0])
-            } else {
-                (shape[0], shape[1])
-            };
-            (data.into_shape_with_order(dims).ok(), axes)
-        }
-        3 => {
-            let (axis, index) = cli.slice.unwrap_or((0, shape[0] / 2));
-            if axis > 2 {
-                return Err(format!(
-                    "--slice axis {axis} out of range: '{field}' has axes 0, 1, 2"
-                ));
-            }
-            if index >= shape[axis] {
-                let n = shape[axis];
-                return Err(format!(
-                    "--slice index {index} out of range: axis {axis} has size {n}"
-                ));
-            }
-            let sel: Vec<SliceOrIndex> = (0..3)
-                .map(|a| {
-                    if a == axis {
-                        SliceOrIndex::Index(index)
-                    } else {
-                        (0..shape[a]).into()
-                    }
-                })
-                .collect();
-            let data = ds
-                .read_slice_2d::<f64, _>(Hyperslab::from(sel))
-                .map_err(read_err)?;
-            let mut s = format!("slice {}[{index}]", AXIS_NAMES[axis]);
-            if let Some(c) = coord(&meta, 3, axis, index) {
-                s.push_str(&format!("={}", format_label(c)));
-            }
-            title.push(s);
-            (Some(data), (0..3).filter(|&a| a != axis).collect())
-        }
-        _ => {
-            return Err(format!(
-                "/fields/{field} is {ndim}D; only 1D, 2D and 3D fields can be drawn"
-            ))
-        }
-    };
-    let data = data.ok_or_else(|| format!("/fields/{field}: unexpected data layout"))?;
+    let (data, axes) = read_plane(&ds, &shape, cli.slice, &meta, &mut title)
+        .map_err(|e| format!("/fields/{field}: {e}"))?;
     title.extend(meta.step.map(|s| format!("step {s}")));
     title.extend(meta.time.map(|t| format!("t = {}", format_sci(t))));
 
@@ -231,12 +229,7 @@ fn run(cli: &Cli) -> Result<String, String> {
         title: title.join("  "),
         footer: Some(footer),
     };
-    let rendered = if ndim == 1 {
-        render_strip(data.row(0), &labels)
-    } else {
-        render_field(data.view(), &labels)
-    }
-    .map_err(|e| e.to_string())?;
+    let rendered = render_field(data.view(), &labels).map_err(|e| e.to_string())?;
     let out = cli.out.clone().unwrap_or_else(|| default_out(path, field));
     rendered.image.write_png(&out).map_err(|e| e.to_string())?;
     let (img, st) = (&rendered.image, &rendered.stats);
@@ -250,8 +243,10 @@ fn run(cli: &Cli) -> Result<String, String> {
     ))
 }
 
+/// Prints `msg` as a single `render: error: ...` line and returns exit code 2.
 fn fail(msg: &str) -> ExitCode {
-    eprintln!("render: error: {msg}");
+    let line = msg.split_whitespace().collect::<Vec<_>>().join(" ");
+    eprintln!("render: error: {line}");
     ExitCode::from(2)
 }
 
@@ -263,9 +258,10 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
+            // clap's message: first paragraph only (drop usage and tips).
             let text = e.to_string();
-            let line = text.lines().next().unwrap_or("invalid arguments");
-            return fail(line.trim_start_matches("error: "));
+            let para = text.split("\n\n").next().unwrap_or("invalid arguments");
+            return fail(para.trim_start_matches("error: "));
         }
     };
     match run(&cli) {

@@ -111,17 +111,19 @@ where
     let started = Instant::now();
     let mut timings = Timings::default();
     let grid = decomposition.grid();
-    if options.ghost < kernel.radius() {
-        return Err(Error::arg(
+    let ghost_ok = if options.ghost < kernel.radius() {
+        Err(Error::arg(
             "--ghost",
             format!(
                 "{} is less than the stencil radius {}",
                 options.ghost,
                 kernel.radius()
             ),
-        ));
-    }
-    parallel.agree(decomposition.check_ghost_width(options.ghost))?;
+        ))
+    } else {
+        decomposition.check_ghost_width(options.ghost)
+    };
+    parallel.agree(ghost_ok)?;
 
     // Fields: every time level plus the one being computed. Ghosts past a non-periodic
     // edge hold the kernel's boundary values for the whole run.

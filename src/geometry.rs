@@ -48,12 +48,12 @@ impl IndexBox {
     /// The box with `by[a]` cells removed from both ends of axis `a` (empty if too thin).
     pub fn shrink(&self, by: [usize; DIMS]) -> IndexBox {
         let mut out = *self;
-        for a in 0..DIMS {
-            if self.size[a] <= 2 * by[a] {
+        for (a, &b) in by.iter().enumerate() {
+            if self.size[a] <= 2 * b {
                 out.size[a] = 0;
             } else {
-                out.lo[a] += by[a];
-                out.size[a] -= 2 * by[a];
+                out.lo[a] += b;
+                out.size[a] -= 2 * b;
             }
         }
         out
@@ -213,10 +213,9 @@ pub fn choose_process_grid(grid: &Grid, nranks: usize) -> Result<[usize; DIMS]> 
         return Err(Error::Decomposition("no ranks".into()));
     }
     let n = grid.extents();
-    let mut best: Option<(
-        [usize; DIMS],
-        (usize, usize, [std::cmp::Reverse<usize>; DIMS]),
-    )> = None;
+    // (process grid, ranking key: halo volume, largest factor, factors descending)
+    type Key = (usize, usize, [std::cmp::Reverse<usize>; DIMS]);
+    let mut best: Option<([usize; DIMS], Key)> = None;
     for p0 in divisors(nranks) {
         for p1 in divisors(nranks / p0) {
             let p = [p0, p1, nranks / p0 / p1];

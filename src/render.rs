@@ -43,18 +43,11 @@ const WHITE: Rgb = [255, 255, 255];
 const BLACK: Rgb = [0, 0, 0];
 
 /// Viridis sampled at t = 0, 0.1, ..., 1 (matplotlib values).
+#[rustfmt::skip]
 const VIRIDIS: [Rgb; 11] = [
-    [0x44, 0x01, 0x54],
-    [0x48, 0x24, 0x75],
-    [0x41, 0x44, 0x87],
-    [0x35, 0x5f, 0x8d],
-    [0x2a, 0x78, 0x8e],
-    [0x21, 0x91, 0x8c],
-    [0x22, 0xa8, 0x84],
-    [0x44, 0xbf, 0x70],
-    [0x7a, 0xd1, 0x51],
-    [0xbd, 0xdf, 0x26],
-    [0xfd, 0xe7, 0x25],
+    [0x44, 0x01, 0x54], [0x48, 0x24, 0x75], [0x41, 0x44, 0x87], [0x35, 0x5f, 0x8d],
+    [0x2a, 0x78, 0x8e], [0x21, 0x91, 0x8c], [0x22, 0xa8, 0x84], [0x44, 0xbf, 0x70],
+    [0x7a, 0xd1, 0x51], [0xbd, 0xdf, 0x26], [0xfd, 0xe7, 0x25],
 ];
 /// Positive half of the diverging map, t = 0, 0.5, 1 (white to red); the
 /// negative half is the same with red and blue swapped.
@@ -113,27 +106,15 @@ impl ColorScale {
     /// symmetric (`lo = -hi`) when `min < 0 < max`, viridis over
     /// `[min, max]` otherwise. Non-finite bounds give a `[0, 0]` viridis scale.
     pub fn from_range(min: f64, max: f64) -> Self {
-        if !(min.is_finite() && max.is_finite()) {
-            return Self {
-                map: ColorMap::Viridis,
-                lo: 0.0,
-                hi: 0.0,
-            };
-        }
-        if min < 0.0 && max > 0.0 {
+        let (map, lo, hi) = if !(min.is_finite() && max.is_finite()) {
+            (ColorMap::Viridis, 0.0, 0.0)
+        } else if min < 0.0 && max > 0.0 {
             let a = min.abs().max(max);
-            Self {
-                map: ColorMap::Diverging,
-                lo: -a,
-                hi: a,
-            }
+            (ColorMap::Diverging, -a, a)
         } else {
-            Self {
-                map: ColorMap::Viridis,
-                lo: min,
-                hi: max,
-            }
-        }
+            (ColorMap::Viridis, min, max)
+        };
+        Self { map, lo, hi }
     }
 
     /// Colour of value `v`; [`NAN_COLOR`] for NaN/inf. A zero-width range maps
@@ -413,41 +394,23 @@ pub const MAX_LONG_SIDE: usize = 1024;
 /// An axis shorter than this (after scaling) is stretched on its own.
 pub const MIN_SHORT_SIDE: usize = 48;
 
-/// Per-axis sampling: output pixel `p` shows cell `p * num / den`.
-#[derive(Debug, Clone, Copy)]
-struct Sampling {
-    num: usize,
-    den: usize,
-}
+/// Per-axis sampling `(num, den)`: output pixel `p` shows cell `p * num / den`.
+type Sampling = (usize, usize);
 
-impl Sampling {
-    fn len(self, n: usize) -> usize {
-        (n * self.den).div_ceil(self.num)
-    }
+fn out_len(n: usize, (num, den): Sampling) -> usize {
+    (n * den).div_ceil(num)
 }
 
 fn samplings(rows: usize, cols: usize) -> [Sampling; 2] {
     let long = rows.max(cols);
     let common = if long > MAX_LONG_SIDE {
-        Sampling {
-            num: long.div_ceil(MAX_LONG_SIDE),
-            den: 1,
-        }
+        (long.div_ceil(MAX_LONG_SIDE), 1)
     } else {
-        Sampling {
-            num: 1,
-            den: MIN_LONG_SIDE.div_ceil(long).max(1),
-        }
+        (1, MIN_LONG_SIDE.div_ceil(long))
     };
-    [rows, cols].map(|n| {
-        if common.len(n) < MIN_SHORT_SIDE {
-            Sampling {
-                num: 1,
-                den: MIN_SHORT_SIDE.div_ceil(n),
-            }
-        } else {
-            common
-        }
+    [rows, cols].map(|n| match out_len(n, common) < MIN_SHORT_SIDE {
+        true => (1, MIN_SHORT_SIDE.div_ceil(n)),
+        false => common,
     })
 }
 
@@ -457,7 +420,7 @@ fn samplings(rows: usize, cols: usize) -> [Sampling; 2] {
 /// [`MAX_LONG_SIDE`], and a very thin axis stretched to [`MIN_SHORT_SIDE`].
 pub fn plot_size(rows: usize, cols: usize) -> (usize, usize) {
     let [sr, sc] = samplings(rows, cols);
-    (sr.len(rows), sc.len(cols))
+    (out_len(rows, sr), out_len(cols, sc))
 }
 
 const MARGIN: usize = 12;
@@ -481,7 +444,7 @@ pub fn render_field(data: ArrayView2<f64>, labels: &Labels) -> Result<Rendered, 
     let stats = FieldStats::of(&data);
     let scale = ColorScale::from_range(stats.min, stats.max);
     let [sr, sc] = samplings(rows, cols);
-    let (ph, pw) = (sr.len(rows), sc.len(cols));
+    let (ph, pw) = (out_len(rows, sr), out_len(cols, sc));
 
     let mut info = format!(
         "min {}  max {}",
@@ -536,9 +499,9 @@ pub fn render_field(data: ArrayView2<f64>, labels: &Labels) -> Result<Rendered, 
     // Plot area with a 1 px frame.
     img.fill_rect(px - 1, py - 1, pw + 2, ph + 2, BLACK);
     for y in 0..ph {
-        let i = y * sr.num / sr.den;
+        let i = y * sr.0 / sr.1;
         for x in 0..pw {
-            img.set_pixel(px + x, py + y, scale.color(data[[i, x * sc.num / sc.den]]));
+            img.set_pixel(px + x, py + y, scale.color(data[[i, x * sc.0 / sc.1]]));
         }
     }
 
@@ -626,14 +589,7 @@ mod tests {
         let mut a = Array2::from_shape_fn((100, 60), |(i, j)| (i + j) as f64);
         a[[0, 0]] = f64::NAN;
         assert_eq!(plot_size(100, 60), (600, 360));
-        let r = render_field(
-            a.view(),
-            &Labels {
-                title: "u".into(),
-                footer: None,
-            },
-        )
-        .unwrap();
+        let r = render_field(a.view(), &Labels::default()).unwrap();
         let (px, py, pw, ph) = r.plot_rect;
         assert_eq!((pw, ph), (360, 600));
         assert!(r.image.width > px + pw && r.image.height > py + ph);
@@ -663,15 +619,11 @@ mod tests {
     #[test]
     fn png_round_trip() {
         let a = Array2::from_shape_fn((8, 5), |(i, j)| i as f64 - j as f64);
-        let img = render_field(
-            a.view(),
-            &Labels {
-                title: "t = 1".into(),
-                footer: Some("x".into()),
-            },
-        )
-        .unwrap()
-        .image;
+        let labels = Labels {
+            title: "all glyphs: 0123456789 abc.xyz ABC-XYZ +=:()[]/_<>?".into(),
+            footer: Some("footer".into()),
+        };
+        let img = render_field(a.view(), &labels).unwrap().image;
         let bytes = img.encode_png().unwrap();
         let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
             .read_info()

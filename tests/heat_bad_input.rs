@@ -1,0 +1,251 @@
+//! (e) Bad input ends the job with one clear line on stderr, a non-zero exit on every rank,
+//! no panic, no hang (each launch has a time limit), and nothing in --out overwritten.
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Launches `heat` on `n` ranks expecting a refusal whose message contains `needle`.
+fn refused(n: usize, args: &[&str], needle: &str) {
+    let r = mpirun(n, HEAT, args);
+    assert_eq!(
+        r.status,
+        Some(2),
+        "expected exit 2 for {args:?}\nstdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    let ours: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("heat:"))
+        .collect();
+    assert_eq!(
+        ours.len(),
+        1,
+        "expected one error line for {args:?}, got:\n{}",
+        r.stderr
+    );
+    assert!(
+        ours[0].starts_with("heat: error: ") && ours[0].contains(needle),
+        "{args:?}: '{}' lacks '{needle}'",
+        ours[0]
+    );
+    for bad in ["panicked", "MPI_ABORT", "backtrace", "HDF5-DIAG"] {
+        assert!(
+            !r.stderr.contains(bad),
+            "{args:?}: stderr shows '{bad}':\n{}",
+            r.stderr
+        );
+    }
+}
+
+/// Every file in `dir` with its contents.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn bad_flags_are_refused_with_one_line() {
+    let dir = temp_dir();
+    let out = dir.path().to_str().unwrap();
+    refused(
+        2,
+        &["--size", "32x32", "--dt", "1e-3", "--out", out],
+        "unstable",
+    );
+    refused(
+        2,
+        &["--size", "32x32", "--dt", "1e-3", "--out", out],
+        "dt <= 1/(2 alpha sum 1/h^2) = 2.2956841138659326e-4",
+    );
+    refused(
+        4,
+        &["--size", "3", "--out", out],
+        "4 ranks cannot each own at least one cell",
+    );
+    refused(
+        3,
+        &["--size", "2x1", "--out", out],
+        "3 ranks cannot each own",
+    );
+    refused(2, &["--size", "10x", "--out", out], "--size");
+    refused(2, &["--size", "axb", "--out", out], "--size");
+    refused(2, &["--size", "0x8", "--out", out], "--size");
+    refused(2, &["--size", "8x8x8x8", "--out", out], "--size");
+    refused(
+        2,
+        &["--size", "8x8", "--procs", "2x", "--out", out],
+        "--procs",
+    );
+    refused(
+        4,
+        &["--size", "8x8", "--procs", "3x1", "--out", out],
+        "--procs: 3x1 is 3 ranks but the job has 4",
+    );
+    refused(
+        2,
+        &["--size", "8x8", "--procs", "2x1x1", "--out", out],
+        "--procs",
+    );
+    refused(
+        2,
+        &["--size", "8x8", "--bc", "neumann", "--out", out],
+        "--bc",
+    );
+    refused(
+        2,
+        &["--size", "8x8", "--ghost", "0", "--out", out],
+        "--ghost: 0 is less than the stencil radius 1",
+    );
+    refused(
+        4,
+        &[
+            "--size", "8x8", "--procs", "1x4", "--ghost", "3", "--out", out,
+        ],
+        "ghost width 3 exceeds",
+    );
+    refused(
+        2,
+        &["--size", "8x8", "--frobnicate", "--out", out],
+        "--frobnicate",
+    );
+    assert!(snapshot(dir.path()).is_empty(), "a refused run wrote files");
+}
+
+#[test]
+fn unusable_restart_files_are_refused_and_nothing_is_overwritten() {
+    let dir = temp_dir();
+    let out = dir.path().to_str().unwrap();
+    heat(
+        2,
+        &[
+            "--size",
+            "37x23",
+            "--steps",
+            "20",
+            "--checkpoint-every",
+            "10",
+            "--out",
+            out,
+        ],
+    );
+    let good = checkpoint(dir.path(), 10);
+    let spare = temp_dir();
+    let copy = |name: &str| {
+        let p = spare.path().join(name);
+        std::fs::copy(&good, &p).unwrap();
+        p
+    };
+
+    let truncated = copy("truncated.h5");
+    let len = std::fs::metadata(&truncated).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&truncated)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+
+    let not_hdf5 = spare.path().join("notes.h5");
+    std::fs::write(&not_hdf5, "just text").unwrap();
+
+    let wrong_sim = copy("wave.h5");
+    {
+        let f = hdf5::File::open_rw(&wrong_sim).unwrap();
+        f.delete_attr("simulation").unwrap();
+        let v: hdf5::types::VarLenUnicode = "wave".parse().unwrap();
+        f.new_attr::<hdf5::types::VarLenUnicode>()
+            .create("simulation")
+            .unwrap()
+            .write_scalar(&v)
+            .unwrap();
+    }
+
+    let no_data = copy("no-data.h5");
+    hdf5::File::open_rw(&no_data)
+        .unwrap()
+        .unlink("fields/u")
+        .unwrap();
+
+    let flipped = copy("flipped.h5");
+    let offset = hdf5::File::open(&flipped)
+        .unwrap()
+        .dataset("fields/u")
+        .unwrap()
+        .offset()
+        .expect("contiguous");
+    let mut bytes = std::fs::read(&flipped).unwrap();
+    bytes[offset as usize + 8 * 400 + 3] ^= 0x10; // one bit of one value in the middle
+    std::fs::write(&flipped, bytes).unwrap();
+
+    let before = snapshot(dir.path());
+    let restart = |file: &Path, extra: &[&str], needle: &str| {
+        let mut a = vec![
+            "--steps",
+            "30",
+            "--out",
+            out,
+            "--restart",
+            file.to_str().unwrap(),
+        ];
+        a.extend_from_slice(if extra.contains(&"--size") {
+            &[]
+        } else {
+            &["--size", "37x23"]
+        });
+        a.extend_from_slice(extra);
+        refused(3, &a, needle);
+    };
+    restart(&spare.path().join("missing.h5"), &[], "no such file");
+    restart(&truncated, &[], "not a readable HDF5 file");
+    restart(&not_hdf5, &[], "not a readable HDF5 file");
+    restart(&wrong_sim, &[], "written by simulation 'wave', not 'heat'");
+    restart(&no_data, &[], "has no dataset /fields/u");
+    restart(&flipped, &[], "fails its integrity check");
+    restart(
+        &good,
+        &["--size", "23x37"],
+        "grid is 37x23 but this run's --size is 23x37",
+    );
+    restart(&good, &["--alpha", "0.5"], "was run with alpha");
+    restart(&good, &["--bc", "periodic"], "was run with bc = dirichlet");
+    // a fresh run, or a restart from an older checkpoint, would overwrite step 20
+    refused(
+        2,
+        &["--size", "37x23", "--steps", "30", "--out", out],
+        "would overwrite",
+    );
+    restart(
+        &good,
+        &[],
+        "heat_00000020.h5 (step 20), which this run would overwrite",
+    );
+    assert_eq!(snapshot(dir.path()), before, "a refused run changed --out");
+
+    // the intact file restarts (with --overwrite it may replace step 20)
+    let r = heat(
+        3,
+        &[
+            "--size",
+            "37x23",
+            "--steps",
+            "30",
+            "--out",
+            out,
+            "--restart",
+            good.to_str().unwrap(),
+            "--overwrite",
+        ],
+    );
+    assert!(r.stdout.contains("Solution validates"), "{}", r.stdout);
+}

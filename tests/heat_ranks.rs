@@ -1,0 +1,114 @@
+//! (a) The final field is BITWISE identical on 1, 2, 3 and 4 ranks: 2D and 3D, Dirichlet
+//! and periodic, uneven shapes, forced process grids, wider ghosts, overlap on and off.
+mod common;
+use common::*;
+
+fn final_field_on_ranks(
+    label: &str,
+    ranks: &[usize],
+    args: &[&str],
+    variants: &[(usize, &[&str])],
+) {
+    let dirs: Vec<_> = (0..ranks.len() + variants.len())
+        .map(|_| temp_dir())
+        .collect();
+    let steps = 40;
+    let steps_s = steps.to_string();
+    let mut base = vec!["--steps", steps_s.as_str()];
+    base.extend_from_slice(args);
+    let mut runs: Vec<(String, std::path::PathBuf)> = Vec::new();
+    for (i, &n) in ranks.iter().enumerate() {
+        let out = dirs[i].path().to_str().unwrap();
+        let mut a = base.clone();
+        a.extend_from_slice(&["--out", out]);
+        let r = heat(n, &a);
+        assert!(
+            r.stdout.contains("Solution validates"),
+            "{label} n={n}:\n{}",
+            r.stdout
+        );
+        runs.push((
+            format!("{label} on {n} ranks"),
+            checkpoint(dirs[i].path(), steps),
+        ));
+    }
+    for (v, (n, extra)) in variants.iter().enumerate() {
+        let dir = &dirs[ranks.len() + v];
+        let mut a = base.clone();
+        a.extend_from_slice(extra);
+        a.extend_from_slice(&["--out", dir.path().to_str().unwrap()]);
+        heat(*n, &a);
+        runs.push((
+            format!("{label} on {n} ranks with {extra:?}"),
+            checkpoint(dir.path(), steps),
+        ));
+    }
+    for (what, path) in &runs[1..] {
+        assert_same_field(&runs[0].1, path, &format!("{what} vs {}", runs[0].0));
+    }
+}
+
+#[test]
+fn uneven_2d_dirichlet_is_bitwise_identical_on_1_to_4_ranks() {
+    final_field_on_ranks(
+        "37x23 dirichlet",
+        &[1, 2, 3, 4],
+        &["--size", "37x23", "--bc", "dirichlet"],
+        &[
+            (4, &["--procs", "1x4"]),
+            (4, &["--procs", "4x1", "--no-overlap"]),
+            (3, &["--ghost", "2"]),
+        ],
+    );
+}
+
+#[test]
+fn uneven_2d_periodic_is_bitwise_identical_on_1_to_4_ranks() {
+    final_field_on_ranks(
+        "37x23 periodic",
+        &[1, 2, 3, 4],
+        // 1x2: a periodic axis with a single rank along it wraps onto the rank itself
+        &["--size", "37x23", "--bc", "periodic"],
+        &[
+            (2, &["--procs", "1x2"]),
+            (4, &["--procs", "2x2", "--ghost", "3"]),
+        ],
+    );
+}
+
+#[test]
+fn uneven_3d_dirichlet_is_bitwise_identical_on_1_to_4_ranks() {
+    final_field_on_ranks(
+        "17x13x11 dirichlet",
+        &[1, 2, 3, 4],
+        &["--size", "17x13x11"],
+        &[
+            (4, &["--procs", "1x2x2"]),
+            (4, &["--procs", "4x1x1", "--no-overlap"]),
+        ],
+    );
+}
+
+#[test]
+fn uneven_3d_periodic_is_bitwise_identical_on_1_to_4_ranks() {
+    final_field_on_ranks(
+        "17x13x11 periodic",
+        &[1, 2, 3, 4],
+        &["--size", "17x13x11", "--bc", "periodic"],
+        &[
+            (3, &["--procs", "1x1x3"]),
+            (4, &["--procs", "2x1x2", "--ghost", "2"]),
+        ],
+    );
+}
+
+#[test]
+fn one_dimensional_grids_work_too() {
+    final_field_on_ranks(
+        "101 periodic",
+        &[1, 3],
+        &["--size", "101", "--bc", "periodic"],
+        &[],
+    );
+    final_field_on_ranks("101 dirichlet", &[1, 4], &["--size", "101"], &[]);
+}
