@@ -276,10 +276,7 @@ impl<T: Scalar + Equivalence> HaloExchange<T> {
                 self.requests.push(req.assume_init());
             }
         }
-        PendingHalo {
-            exchange: self,
-            waited: false,
-        }
+        PendingHalo { exchange: self }
     }
 
     /// `begin` followed at once by `finish`.
@@ -291,28 +288,26 @@ impl<T: Scalar + Equivalence> HaloExchange<T> {
 /// Ghost layers in flight; [`PendingHalo::finish`] waits for them and fills the ghosts.
 pub struct PendingHalo<'a, T> {
     exchange: &'a mut HaloExchange<T>,
-    waited: bool,
+}
+
+/// Completes every request in `requests` (once; later calls find none pending).
+fn wait_all(requests: &mut Vec<ffi::MPI_Request>) {
+    // SAFETY: every request was started by `HaloExchange::begin`; MPI sets completed
+    // requests to MPI_REQUEST_NULL, and the vector is emptied so none is waited twice.
+    unsafe {
+        ffi::MPI_Waitall(
+            requests.len() as i32,
+            requests.as_mut_ptr(),
+            ffi::RSMPI_STATUSES_IGNORE,
+        );
+    }
+    requests.clear();
 }
 
 impl<T: Scalar> PendingHalo<'_, T> {
-    fn wait(&mut self) {
-        if !self.waited {
-            let reqs = &mut self.exchange.requests;
-            // SAFETY: every request was started by `begin` and is completed exactly once.
-            unsafe {
-                ffi::MPI_Waitall(
-                    reqs.len() as i32,
-                    reqs.as_mut_ptr(),
-                    ffi::RSMPI_STATUSES_IGNORE,
-                );
-            }
-            self.waited = true;
-        }
-    }
-
     /// Waits for every message and writes the received layers into `field`'s ghosts.
-    pub fn finish(mut self, field: &mut Field<T>) {
-        self.wait();
+    pub fn finish(self, field: &mut Field<T>) {
+        wait_all(&mut self.exchange.requests);
         let ex = &*self.exchange;
         for (l, buf) in ex.links.iter().zip(&ex.recv_bufs) {
             geometry::unpack(field.as_slice_mut(), ex.shape, &l.recv_box, buf);
@@ -321,17 +316,9 @@ impl<T: Scalar> PendingHalo<'_, T> {
 }
 
 impl<T> Drop for PendingHalo<'_, T> {
+    /// An exchange dropped without `finish` still completes its messages, so MPI never
+    /// writes into buffers that are reused or freed.
     fn drop(&mut self) {
-        if !self.waited {
-            let reqs = &mut self.exchange.requests;
-            // SAFETY: as in `wait`; never leave MPI writing into freed buffers.
-            unsafe {
-                ffi::MPI_Waitall(
-                    reqs.len() as i32,
-                    reqs.as_mut_ptr(),
-                    ffi::RSMPI_STATUSES_IGNORE,
-                );
-            }
-        }
+        wait_all(&mut self.exchange.requests);
     }
 }
