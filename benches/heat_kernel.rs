@@ -14,9 +14,9 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::Duration;
-use tessera::field::{Field, RowStencil};
-use tessera::geometry::IndexBox;
-use tessera::kernel::Kernel;
+use tessera::field::Field;
+use tessera::geometry::Grid;
+use tessera::kernel;
 use tessera::kernels::heat::{Boundary, Heat};
 
 /// Fraction of the stability limit used for the time step (as the `heat` binary's default).
@@ -28,37 +28,17 @@ fn setup(shape: &[usize]) -> (Heat, Field<f64>, Field<f64>) {
     let alpha = 1.0;
     let dt = DT_FRACTION * Heat::stability_limit(shape, Boundary::Dirichlet, alpha);
     let heat = Heat::new(shape, Boundary::Dirichlet, alpha, dt).expect("stable problem");
-    let mut size = [1usize; 3];
-    size[3 - shape.len()..].copy_from_slice(shape);
-    let ghost: [usize; 3] = std::array::from_fn(|a| usize::from(a >= 3 - shape.len()));
-    let mut u = Field::new(IndexBox::new([0; 3], size), ghost);
-    u.fill_with(|g| {
-        let inside = (0..3).all(|a| g[a] >= 0 && g[a] < size[a] as i64);
-        if inside {
-            heat.initial_value(0, g)
-        } else {
-            heat.boundary_value(g)
-        }
-    });
+    let grid = Grid::new(shape, &vec![false; shape.len()]).expect("grid");
+    let ghost: [usize; 3] = std::array::from_fn(|a| usize::from(grid.is_active(a)));
+    let u = kernel::initial_block(&heat, &grid, grid.bounds(), ghost, 0);
     let next = u.clone();
     (heat, u, next)
 }
 
 /// One FTCS step: the interior rows of `out` from `u`.
 fn step(heat: &Heat, u: &Field<f64>, out: &mut Field<f64>) {
-    let levels = [u];
-    let shape = out.shape();
     let inner = out.interior();
-    let hi = inner.hi();
-    let (k0, len) = (inner.lo[2], inner.size[2]);
-    let data = out.as_slice_mut();
-    for i in inner.lo[0]..hi[0] {
-        for j in inner.lo[1]..hi[1] {
-            let row = RowStencil::new(&levels, i, j, k0, len);
-            let start = (i * shape[1] + j) * shape[2] + k0;
-            heat.update_row(&row, &mut data[start..start + len]);
-        }
-    }
+    kernel::apply_rows(heat, &[u], out, &inner);
 }
 
 fn bench_heat(c: &mut Criterion) {

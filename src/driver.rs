@@ -4,9 +4,9 @@
 
 use crate::checkpoint::{self, Checkpoint, Header, Param};
 use crate::error::{Error, Result};
-use crate::field::{Field, RowStencil, Scalar};
-use crate::geometry::{Decomposition, IndexBox, DIMS};
-use crate::kernel::Kernel;
+use crate::field::{Field, Scalar};
+use crate::geometry::Decomposition;
+use crate::kernel::{self, Kernel};
 use crate::runtime::{HaloExchange, Parallel};
 use mpi::datatype::Equivalence;
 use std::path::{Path, PathBuf};
@@ -130,23 +130,11 @@ where
     let owned = decomposition.owned(parallel.rank());
     let ghost = decomposition.ghost_widths(options.ghost);
     let nlevels = kernel.time_levels();
-    let extents = grid.extents();
-    let periodic = grid.periodic();
-    let initial = |level: usize| {
-        let mut f = Field::new(owned, ghost);
-        f.fill_with(|g| {
-            let outside =
-                (0..DIMS).any(|a| !periodic[a] && (g[a] < 0 || g[a] >= extents[a] as i64));
-            if outside {
-                kernel.boundary_value(g)
-            } else {
-                kernel.initial_value(level, g)
-            }
-        });
-        f
-    };
-    let mut levels: Vec<Field<K::Value>> = (0..nlevels).map(initial).collect();
-    let mut next = initial(0);
+    let mut levels: Vec<Field<K::Value>> = (0..nlevels)
+        .map(|level| kernel::initial_block(kernel, grid, owned, ghost, level))
+        .collect();
+    // scratch for the new state: only its boundary ghosts matter, and they are the same
+    let mut next = levels[0].clone();
 
     // Start from the initial condition or from a checkpoint (any rank count).
     let mut step = 0;
@@ -193,17 +181,23 @@ where
         let pending = halo.begin(&levels[0]);
         let t1 = Instant::now();
         if options.overlap {
-            update(kernel, &levels, &mut next, &interior);
+            kernel::apply_rows(
+                kernel,
+                &levels.iter().collect::<Vec<_>>(),
+                &mut next,
+                &interior,
+            );
         }
         let t2 = Instant::now();
         pending.finish(&mut levels[0]);
         let t3 = Instant::now();
-        if options.overlap {
-            for b in &shell {
-                update(kernel, &levels, &mut next, b);
-            }
+        let inputs: Vec<&Field<K::Value>> = levels.iter().collect();
+        for region in if options.overlap {
+            &shell[..]
         } else {
-            update(kernel, &levels, &mut next, &whole);
+            std::slice::from_ref(&whole)
+        } {
+            kernel::apply_rows(kernel, &inputs, &mut next, region);
         }
         // rotate: next becomes the newest level, the oldest becomes scratch
         std::mem::swap(&mut next, &mut levels[nlevels - 1]);
@@ -237,30 +231,6 @@ where
         checkpoint: last_checkpoint,
         timings,
     })
-}
-
-/// Computes the rows of `out` in `region` (local indices) from `levels`.
-fn update<K: Kernel>(
-    kernel: &K,
-    levels: &[Field<K::Value>],
-    out: &mut Field<K::Value>,
-    region: &IndexBox,
-) {
-    if region.is_empty() {
-        return;
-    }
-    let refs: Vec<&Field<K::Value>> = levels.iter().collect();
-    let shape = out.shape();
-    let data = out.as_slice_mut();
-    let (k0, len) = (region.lo[2], region.size[2]);
-    let hi = region.hi();
-    for i in region.lo[0]..hi[0] {
-        for j in region.lo[1]..hi[1] {
-            let row = RowStencil::new(&refs, i, j, k0, len);
-            let start = (i * shape[1] + j) * shape[2] + k0;
-            kernel.update_row(&row, &mut data[start..start + len]);
-        }
-    }
 }
 
 /// Reads the checkpoint at `path` into `levels` after checking it belongs to this run.

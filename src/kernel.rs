@@ -11,7 +11,8 @@
 //! Writing a kernel: implement this trait in one file (see `kernels/heat.rs`), register it in
 //! `kernels/mod.rs`, and run it with [`crate::driver::run`].
 
-use crate::field::{RowStencil, Scalar};
+use crate::field::{Field, RowStencil, Scalar};
+use crate::geometry::{Grid, IndexBox, DIMS};
 
 /// Global index of a cell: three components, the leading ones 0 for 1D and 2D grids.
 /// Ghost cells past an edge of the grid have indices `< 0` or `>= extent`.
@@ -51,4 +52,51 @@ pub trait Kernel: Sync {
 
     /// Computes `out[m]`, the new state of cell `m` of one row, from the inputs around it.
     fn update_row(&self, input: &RowStencil<'_, Self::Value>, out: &mut [Self::Value]);
+}
+
+/// A block of the initial state of `kernel` (time level `level`): the cells of `owned`
+/// hold [`Kernel::initial_value`], ghost cells past a non-periodic edge of `grid` hold
+/// [`Kernel::boundary_value`], and the other ghosts the initial value at their (unwrapped)
+/// global index until a halo exchange fills them.
+pub fn initial_block<K: Kernel>(
+    kernel: &K,
+    grid: &Grid,
+    owned: IndexBox,
+    ghost: [usize; DIMS],
+    level: usize,
+) -> Field<K::Value> {
+    let (extents, periodic) = (grid.extents(), grid.periodic());
+    let mut f = Field::new(owned, ghost);
+    f.fill_with(|g| {
+        let outside = (0..DIMS).any(|a| !periodic[a] && (g[a] < 0 || g[a] >= extents[a] as i64));
+        if outside {
+            kernel.boundary_value(g)
+        } else {
+            kernel.initial_value(level, g)
+        }
+    });
+    f
+}
+
+/// Computes the cells of `region` (local indices) of `out` from the time levels `levels`
+/// (newest first), one row at a time. This is the whole of a kernel's work on one block:
+/// the driver calls it for the interior and the boundary shell, tests and benches call it
+/// directly on a single block.
+pub fn apply_rows<K: Kernel>(
+    kernel: &K,
+    levels: &[&Field<K::Value>],
+    out: &mut Field<K::Value>,
+    region: &IndexBox,
+) {
+    let shape = out.shape();
+    let data = out.as_slice_mut();
+    let (k0, len) = (region.lo[2], region.size[2]);
+    let hi = region.hi();
+    for i in region.lo[0]..hi[0] {
+        for j in region.lo[1]..hi[1] {
+            let row = RowStencil::new(levels, i, j, k0, len);
+            let start = (i * shape[1] + j) * shape[2] + k0;
+            kernel.update_row(&row, &mut data[start..start + len]);
+        }
+    }
 }
