@@ -1,7 +1,9 @@
 //! `heat`: the heat equation du/dt = alpha * Laplacian(u) on the unit square or cube,
-//! explicit FTCS on a grid split over MPI ranks, checked against its analytic solution.
+//! explicit forward Euler on a grid split over MPI ranks, checked against its analytic
+//! solution.
 //!
 //!     mpirun -n 4 target/release/heat --size 1024x1024 --steps 2000 --out runs/heat
+//!     mpirun -n 2 target/release/heat --size 16x16 --bc periodic --stencil fourth --convergence 4
 //!
 //! See `tessera::kernels::heat` for the discretisation and the validation.
 
@@ -9,30 +11,40 @@ use clap::Parser;
 use std::process::ExitCode;
 use tessera::checkpoint::Param;
 use tessera::cli::{self, Extents, RunFlags};
+use tessera::convergence::{self, Level};
 use tessera::driver::{self, RunOptions};
 use tessera::geometry::{Decomposition, Grid};
-use tessera::kernels::heat::{Boundary, Heat};
+use tessera::kernels::heat::{Boundary, Heat, HeatErrors};
+use tessera::laplacian::Stencil;
 use tessera::runtime::{self, Parallel};
 use tessera::{Error, Result};
 
-/// The heat equation du/dt = alpha * Laplacian(u) on [0,1]^d (d = 1, 2, 3), explicit FTCS,
-/// MPI-parallel, with parallel HDF5 checkpoints. Validates itself against the analytic
-/// solution of a two-mode sine initial condition.
+/// The heat equation du/dt = alpha * Laplacian(u) on [0,1]^d (d = 1, 2, 3), explicit
+/// forward Euler, MPI-parallel, with parallel HDF5 checkpoints. Validates itself against
+/// the analytic solution of a two-mode sine initial condition.
 #[derive(Parser, Debug)]
 #[command(version, about, long_about = None)]
 struct Cli {
-    /// Grid points per axis: NX, NXxNY (2D, 5-point stencil) or NXxNYxNZ (3D, 7-point).
+    /// Grid points per axis: NX, NXxNY or NXxNYxNZ.
     #[arg(long, value_name = "NXxNY[xNZ]", default_value = "1024x1024")]
     size: Extents,
     /// Diffusivity alpha.
     #[arg(long, default_value_t = 1.0)]
     alpha: f64,
-    /// Time step (default: 80% of the stability limit 1/(2 alpha sum 1/h^2)).
+    /// Time step (default: 80% of the stability limit 2/(alpha max|eigenvalue of L|)).
     #[arg(long)]
     dt: Option<f64>,
     /// Boundary condition on every side: dirichlet (u = 0) or periodic.
     #[arg(long, default_value = "dirichlet")]
     bc: Boundary,
+    /// Laplacian: standard (5/7-point), compact (9/27-point) or fourth (4th order, radius 2).
+    #[arg(long, default_value = "standard")]
+    stencil: Stencil,
+    /// Convergence study instead of one run: LEVELS grids, each refined 2x per axis from
+    /// --size, run to the same final time (--steps on the coarsest, dt ~ h^2), and the
+    /// observed order of accuracy between them. Writes no checkpoints.
+    #[arg(long, value_name = "LEVELS", default_value_t = 0)]
+    convergence: u32,
     #[command(flatten)]
     run: RunFlags,
 }
@@ -48,45 +60,22 @@ fn run(parallel: &Parallel) -> Result<()> {
     let Some(cli) = parallel.agree(cli::parse::<Cli>(parallel))? else {
         return Ok(());
     };
-    let limit = Heat::stability_limit(&cli.size.0, cli.bc, cli.alpha);
+    if cli.convergence > 0 {
+        return convergence_study(parallel, &cli);
+    }
+    let shape = &cli.size.0;
+    let limit = Heat::stability_limit(shape, cli.bc, cli.stencil, cli.alpha);
     let dt = cli.dt.unwrap_or(DEFAULT_DT_FRACTION * limit);
-    let setup = || -> Result<(Heat, Decomposition)> {
-        let heat = Heat::new(&cli.size.0, cli.bc, cli.alpha, dt)?;
-        let periodic = vec![cli.bc == Boundary::Periodic; cli.size.0.len()];
-        let grid = Grid::new(&cli.size.0, &periodic)?;
-        let decomposition = Decomposition::new(
-            grid,
-            parallel.size(),
-            cli.run.procs.as_ref().map(|p| p.0.as_slice()),
-        )?;
-        Ok((heat, decomposition))
-    };
-    let (heat, decomposition) = parallel.agree(setup())?;
+    let (heat, decomposition) = parallel.agree(setup(parallel, &cli, shape, dt))?;
     let grid = decomposition.grid();
     let flags = &cli.run;
-    let options = RunOptions {
-        end_step: flags.steps,
-        dt,
-        checkpoint_every: flags.checkpoint_every,
-        out_dir: flags.out.clone(),
-        restart: flags.restart.clone(),
-        ghost: flags.ghost,
-        overlap: !flags.no_overlap,
-        overwrite: flags.overwrite,
-        progress_every: flags.progress,
-        parameters: vec![
-            ("bc".into(), Param::Text(cli.bc.as_str().into())),
-            ("alpha".into(), Param::Float(cli.alpha)),
-            ("dt".into(), Param::Float(dt)),
-        ],
-        origin: heat.origin(),
-        spacing: heat.spacing(),
-    };
+    let options = options(&cli, &heat, dt);
     if parallel.is_root() {
         println!(
-            "tessera heat: {}D heat equation on a {} grid, {} boundaries",
+            "tessera heat: {}D heat equation on a {} grid, {} Laplacian, {} boundaries",
             grid.ndim(),
             grid.shape_string(),
+            cli.stencil.describe(grid.ndim()),
             cli.bc.as_str()
         );
         println!(
@@ -95,13 +84,7 @@ fn run(parallel: &Parallel) -> Result<()> {
             100.0 * dt / limit,
             flags.steps
         );
-        println!(
-            "  {} ranks on a {} process grid, ghost width {}, overlap {}",
-            parallel.size(),
-            decomposition.procs_string(),
-            flags.ghost,
-            if options.overlap { "on" } else { "off" }
-        );
+        println!("  {}", options.layout_line(parallel, &decomposition, &heat));
         if let Some(r) = &flags.restart {
             println!("  restarting from {}", r.display());
         }
@@ -109,20 +92,12 @@ fn run(parallel: &Parallel) -> Result<()> {
 
     let outcome = driver::run(parallel, &decomposition, &heat, &options)?;
 
-    let local = heat.local_errors(&outcome.levels[0], outcome.step);
-    let errors = tessera::kernels::heat::HeatErrors {
-        vs_analytic: parallel.max_f64(local.vs_analytic),
-        vs_scheme: parallel.max_f64(local.vs_scheme),
-        discretisation: parallel.max_f64(local.discretisation),
-    };
-    let timings = outcome.timings.max_over_ranks(parallel);
+    let errors = global_errors(parallel, &heat, &outcome.levels[0], outcome.step);
     let validates = errors.validates(outcome.step);
     if parallel.is_root() {
-        let steps = outcome.step - outcome.start_step;
-        let updates = steps as f64 * grid.cells() as f64;
         println!("result at step {} (t = {:.6e})", outcome.step, outcome.time);
         println!(
-            "  max |u - u_exact|  = {:.3e}   PDE solution; FTCS discretisation error predicts {:.3e}",
+            "  max |u - u_exact|  = {:.3e}   PDE solution; the scheme's discretisation error predicts {:.3e}",
             errors.vs_analytic, errors.discretisation
         );
         println!(
@@ -138,27 +113,8 @@ fn run(parallel: &Parallel) -> Result<()> {
                 "Solution does NOT validate"
             }
         );
-        println!("performance");
-        println!(
-            "  {steps} steps x {} points in {:.3} s: {:.3} Glups overall, {:.3} Glups in the update",
-            grid.cells(),
-            timings.total.as_secs_f64(),
-            updates / timings.total.as_secs_f64() / 1e9,
-            updates / timings.compute.as_secs_f64().max(1e-12) / 1e9
-        );
-        println!("  time: {}", timings.breakdown());
-        match &outcome.checkpoint {
-            Some(p) => println!(
-                "checkpoint: {} (ParaView: {})",
-                p.display(),
-                p.with_extension("xmf").display()
-            ),
-            None => println!(
-                "checkpoint: none written (already at step {})",
-                outcome.step
-            ),
-        }
     }
+    driver::print_performance(parallel, grid, &outcome);
     if validates {
         Ok(())
     } else {
@@ -167,4 +123,120 @@ fn run(parallel: &Parallel) -> Result<()> {
             errors.vs_scheme
         ))))
     }
+}
+
+/// The problem and its split over the ranks, or why not.
+fn setup(
+    parallel: &Parallel,
+    cli: &Cli,
+    shape: &[usize],
+    dt: f64,
+) -> Result<(Heat, Decomposition)> {
+    let heat = Heat::new(shape, cli.bc, cli.stencil, cli.alpha, dt)?;
+    let periodic = vec![cli.bc == Boundary::Periodic; shape.len()];
+    let grid = Grid::new(shape, &periodic)?;
+    let procs = cli.run.procs.as_ref().map(|p| p.0.as_slice());
+    Ok((heat, Decomposition::new(grid, parallel.size(), procs)?))
+}
+
+fn options(cli: &Cli, heat: &Heat, dt: f64) -> RunOptions {
+    let parameters = vec![
+        ("bc".into(), Param::Text(cli.bc.as_str().into())),
+        ("stencil".into(), Param::Text(cli.stencil.as_str().into())),
+        ("alpha".into(), Param::Float(cli.alpha)),
+        ("dt".into(), Param::Float(dt)),
+    ];
+    cli.run
+        .options(dt, parameters, heat.origin(), heat.spacing())
+}
+
+/// The errors of `u` after `step` steps, maxima over all ranks.
+fn global_errors(
+    parallel: &Parallel,
+    heat: &Heat,
+    u: &tessera::field::Field<f64>,
+    step: u64,
+) -> HeatErrors {
+    let local = heat.local_errors(u, step);
+    HeatErrors {
+        vs_analytic: parallel.max_f64(local.vs_analytic),
+        vs_scheme: parallel.max_f64(local.vs_scheme),
+        discretisation: parallel.max_f64(local.discretisation),
+        spatial: parallel.max_f64(local.spatial),
+    }
+}
+
+/// `--convergence LEVELS`: the same final time on grids refined 2x per axis per level
+/// (dt / 4 and 4x the steps per level), printing the error against the PDE (the order of
+/// the whole scheme, 2 when dt ~ h^2) and the spatial error (the stencil's order).
+fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
+    if cli.run.restart.is_some() {
+        return parallel.agree(Err(Error::arg(
+            "--convergence",
+            "runs fresh grids; it cannot be combined with --restart",
+        )));
+    }
+    let coarse = &cli.size.0;
+    let dt0 = cli.dt.unwrap_or(
+        DEFAULT_DT_FRACTION * Heat::stability_limit(coarse, cli.bc, cli.stencil, cli.alpha),
+    );
+    if parallel.is_root() {
+        println!(
+            "tessera heat: convergence study, {} levels from {}, {} Laplacian, {} boundaries, t = {:.4e}",
+            cli.convergence,
+            tessera::geometry::join_x(coarse),
+            cli.stencil.describe(coarse.len()),
+            cli.bc.as_str(),
+            cli.run.steps as f64 * dt0
+        );
+    }
+    let mut levels = Vec::new();
+    for l in 0..cli.convergence {
+        let refine = 1usize << l;
+        let shape: Vec<usize> = coarse
+            .iter()
+            .map(|&n| match cli.bc {
+                Boundary::Dirichlet => (n + 1) * refine - 1,
+                Boundary::Periodic => n * refine,
+            })
+            .collect();
+        let dt = dt0 / (refine * refine) as f64;
+        let steps = cli.run.steps * (refine * refine) as u64;
+        let (heat, decomposition) = parallel.agree(setup(parallel, cli, &shape, dt))?;
+        let options = RunOptions {
+            end_step: steps,
+            progress_every: 0.0,
+            write_checkpoints: false,
+            ..options(cli, &heat, dt)
+        };
+        let outcome = driver::run(parallel, &decomposition, &heat, &options)?;
+        let e = global_errors(parallel, &heat, &outcome.levels[0], outcome.step);
+        if !e.validates(outcome.step) {
+            return parallel.agree(Err(Error::NotValidated(format!(
+                "level {l} ({}) does not validate: max error {:.3e} against the scheme",
+                tessera::geometry::join_x(&shape),
+                e.vs_scheme
+            ))));
+        }
+        levels.push(Level {
+            grid: tessera::geometry::join_x(&shape),
+            h: heat.spacing().into_iter().fold(0.0, f64::max),
+            steps,
+            errors: vec![e.vs_analytic, e.spatial],
+        });
+    }
+    if parallel.is_root() {
+        print!(
+            "{}",
+            convergence::table(
+                &levels,
+                &[
+                    ("max |u - u_exact|", 2.0),
+                    ("spatial error", cli.stencil.order() as f64)
+                ]
+            )
+        );
+        println!("  every level validates against the exact solution of its scheme");
+    }
+    Ok(())
 }

@@ -214,7 +214,14 @@ pub fn write<T: Scalar + H5Type>(
     let renamed = if parallel.is_root() {
         std::fs::rename(&tmp, &path)
             .map_err(|e| Error::io(format!("renaming {} into place", tmp.display()), e))
-            .and_then(|_| write_xdmf(&path, header, fields.iter().map(|f| f.0)))
+            .and_then(|_| {
+                write_xdmf(
+                    &path,
+                    header,
+                    T::XDMF_NUMBER_TYPE,
+                    fields.iter().map(|f| f.0),
+                )
+            })
     } else {
         Ok(())
     };
@@ -336,7 +343,14 @@ fn write_file<T: Scalar + H5Type>(
 }
 
 /// Writes the XDMF sidecar that lets ParaView and VisIt read the fields of `h5`.
-fn write_xdmf<'a>(h5: &Path, header: &Header, names: impl Iterator<Item = &'a str>) -> Result<()> {
+/// `number_type` is XDMF's `(NumberType, Precision)` of the fields, e.g. `("Float", 8)`.
+fn write_xdmf<'a>(
+    h5: &Path,
+    header: &Header,
+    number_type: (&str, usize),
+    names: impl Iterator<Item = &'a str>,
+) -> Result<()> {
+    let (number, precision) = number_type;
     let file = h5.file_name().unwrap().to_string_lossy();
     let dims = header
         .shape
@@ -385,7 +399,7 @@ fn write_xdmf<'a>(h5: &Path, header: &Header, names: impl Iterator<Item = &'a st
     );
     for name in names {
         xml += &format!(
-            "   <Attribute Name=\"{name}\" AttributeType=\"Scalar\" Center=\"Node\">\n    <DataItem Format=\"HDF\" NumberType=\"Float\" Precision=\"8\" Dimensions=\"{dims_topo}\">{file}:/fields/{name}</DataItem>\n   </Attribute>\n"
+            "   <Attribute Name=\"{name}\" AttributeType=\"Scalar\" Center=\"Node\">\n    <DataItem Format=\"HDF\" NumberType=\"{number}\" Precision=\"{precision}\" Dimensions=\"{dims_topo}\">{file}:/fields/{name}</DataItem>\n   </Attribute>\n"
         );
     }
     xml += "  </Grid>\n </Domain>\n</Xdmf>\n";

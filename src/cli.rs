@@ -1,6 +1,8 @@
 //! Command-line pieces shared by the simulation binaries: grid-size and process-grid
 //! syntax, the common run flags, and turning clap's verdict into tessera's errors.
 
+use crate::checkpoint::Param;
+use crate::driver::RunOptions;
 use crate::error::{Error, Result};
 use crate::runtime::Parallel;
 use clap::Parser;
@@ -53,9 +55,9 @@ pub struct RunFlags {
     /// Process grid, e.g. 2x2 (default: chosen to minimise the halo volume).
     #[arg(long, value_name = "AxB[xC]")]
     pub procs: Option<Extents>,
-    /// Ghost-layer width (at least the stencil radius).
-    #[arg(long, value_name = "W", default_value_t = 1)]
-    pub ghost: usize,
+    /// Ghost-layer width (default: what the stencil and --steps-per-exchange need).
+    #[arg(long, value_name = "W")]
+    pub ghost: Option<usize>,
     /// Do not overlap the halo exchange with the interior update.
     #[arg(long)]
     pub no_overlap: bool,
@@ -65,6 +67,40 @@ pub struct RunFlags {
     /// Seconds between progress lines (0: none).
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     pub progress: f64,
+    /// Threads per rank sharing each update (results are identical for any count).
+    #[arg(long, value_name = "T", default_value_t = 1)]
+    pub threads: usize,
+    /// Deep halos: exchange ghosts only every S steps, recomputing a band of ghost cells in
+    /// between (needs --ghost >= S x stencil radius; results are identical to S = 1).
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub steps_per_exchange: usize,
+}
+
+impl RunFlags {
+    /// The driver's options for these flags, time step `dt` and the run's `parameters`
+    /// (recorded in checkpoints, checked on restart), `origin` and `spacing` per axis.
+    pub fn options(
+        &self,
+        dt: f64,
+        parameters: Vec<(String, Param)>,
+        origin: Vec<f64>,
+        spacing: Vec<f64>,
+    ) -> RunOptions {
+        RunOptions {
+            checkpoint_every: self.checkpoint_every,
+            restart: self.restart.clone(),
+            ghost: self.ghost,
+            overlap: !self.no_overlap,
+            overwrite: self.overwrite,
+            progress_every: self.progress,
+            parameters,
+            origin,
+            spacing,
+            steps_per_exchange: self.steps_per_exchange,
+            threads: self.threads,
+            ..RunOptions::new(self.steps, dt, self.out.clone())
+        }
+    }
 }
 
 /// Parses the command line on every rank. `--help` and `--version` print on rank 0 and

@@ -5,8 +5,8 @@
 use crate::checkpoint::{self, Checkpoint, Header, Param};
 use crate::error::{Error, Result};
 use crate::field::{Field, Scalar};
-use crate::geometry::Decomposition;
-use crate::kernel::{self, Kernel};
+use crate::geometry::{Decomposition, Grid, IndexBox, DIMS};
+use crate::kernel::{self, Kernel, Threads};
 use crate::runtime::{HaloExchange, Parallel};
 use mpi::datatype::Equivalence;
 use std::path::{Path, PathBuf};
@@ -29,8 +29,9 @@ pub struct RunOptions {
     pub out_dir: PathBuf,
     /// Restart from this checkpoint instead of the initial condition.
     pub restart: Option<PathBuf>,
-    /// Ghost layers per side (at least the kernel's radius).
-    pub ghost: usize,
+    /// Ghost layers per side, at least what one exchange cycle reads (`None`: exactly
+    /// that, see [`RunOptions::ghost_width`]).
+    pub ghost: Option<usize>,
     /// Update the interior while halos are in flight.
     pub overlap: bool,
     /// Allow replacing checkpoint files already in `out_dir`.
@@ -42,6 +43,81 @@ pub struct RunOptions {
     /// Coordinates of the first grid point and the spacing, per axis (for viewers).
     pub origin: Vec<f64>,
     pub spacing: Vec<f64>,
+    /// Steps between ghost exchanges (deep halos): with `S > 1` the ghosts must be at
+    /// least `S * phases * radius` wide, and each rank recomputes a shrinking band of
+    /// ghost cells instead of exchanging every step. Results are bitwise those of `S = 1`.
+    pub steps_per_exchange: usize,
+    /// Threads per rank sharing each update (results do not depend on it).
+    pub threads: usize,
+    /// Stop once the residual is small enough (iterative solvers); `None` runs to `end_step`.
+    pub convergence: Option<Convergence>,
+    /// Write checkpoints (the cadence and the final state). Off for convergence studies.
+    pub write_checkpoints: bool,
+}
+
+/// When an iterative solver stops: at the first checked step whose residual norm
+/// `sqrt(sum_cells residual^2)` is at most `rtol * reference`.
+#[derive(Clone, Copy, Debug)]
+pub struct Convergence {
+    pub rtol: f64,
+    /// The norm the residual is measured against (typically the right-hand side's).
+    pub reference: f64,
+    /// Check every this many steps (the check costs about one extra sweep and a reduction).
+    pub check_every: u64,
+}
+
+impl RunOptions {
+    /// The ghost width used with `kernel`: the one asked for, or by default what the sweeps
+    /// between two exchanges read, `steps_per_exchange * phases * radius`.
+    pub fn ghost_width<K: Kernel>(&self, kernel: &K) -> usize {
+        self.ghost
+            .unwrap_or(self.steps_per_exchange.max(1) * kernel.phases() * kernel.radius())
+    }
+
+    /// `4 ranks on a 2x2 process grid, ghost width 1, overlap on, 1 thread per rank`.
+    pub fn layout_line<K: Kernel>(
+        &self,
+        parallel: &Parallel,
+        decomposition: &Decomposition,
+        kernel: &K,
+    ) -> String {
+        let deep = if self.steps_per_exchange > 1 {
+            format!(", exchange every {} steps", self.steps_per_exchange)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} ranks on a {} process grid, ghost width {}{deep}, overlap {}, {} thread{} per rank",
+            parallel.size(),
+            decomposition.procs_string(),
+            self.ghost_width(kernel),
+            if self.overlap { "on" } else { "off" },
+            self.threads,
+            if self.threads == 1 { "" } else { "s" }
+        )
+    }
+
+    /// Defaults for everything but what every run must choose.
+    pub fn new(end_step: u64, dt: f64, out_dir: PathBuf) -> RunOptions {
+        RunOptions {
+            end_step,
+            dt,
+            checkpoint_every: 0,
+            out_dir,
+            restart: None,
+            ghost: None,
+            overlap: true,
+            overwrite: false,
+            progress_every: 0.0,
+            parameters: Vec::new(),
+            origin: Vec::new(),
+            spacing: Vec::new(),
+            steps_per_exchange: 1,
+            threads: 1,
+            convergence: None,
+            write_checkpoints: true,
+        }
+    }
 }
 
 /// Wall time spent in each phase (the maximum over ranks once [`Timings::max_over_ranks`]).
@@ -49,6 +125,8 @@ pub struct RunOptions {
 pub struct Timings {
     pub compute: Duration,
     pub halo: Duration,
+    /// Residual norms of iterative solvers (the sweep and the global reduction).
+    pub reduction: Duration,
     pub checkpoint: Duration,
     pub total: Duration,
 }
@@ -60,6 +138,7 @@ impl Timings {
         Timings {
             compute: m(self.compute),
             halo: m(self.halo),
+            reduction: m(self.reduction),
             checkpoint: m(self.checkpoint),
             total: m(self.total),
         }
@@ -70,12 +149,13 @@ impl Timings {
         let total = self.total.as_secs_f64().max(1e-12);
         let other = (self
             .total
-            .saturating_sub(self.compute + self.halo + self.checkpoint))
+            .saturating_sub(self.compute + self.halo + self.reduction + self.checkpoint))
         .as_secs_f64();
         let part = |name: &str, s: f64| format!("{name} {s:.3} s ({:.0}%)", 100.0 * s / total);
         [
             part("compute", self.compute.as_secs_f64()),
             part("halo exchange", self.halo.as_secs_f64()),
+            part("residual norms", self.reduction.as_secs_f64()),
             part("checkpoint I/O", self.checkpoint.as_secs_f64()),
             part("other", other),
         ]
@@ -95,9 +175,20 @@ pub struct Outcome<T> {
     pub checkpoint: Option<PathBuf>,
     /// This rank's timings.
     pub timings: Timings,
+    /// Residual norms `(step, norm)` as checked, the final state's last (iterative solvers).
+    pub residuals: Vec<(u64, f64)>,
+    /// Whether the residual reached the tolerance (iterative solvers).
+    pub converged: bool,
 }
 
 /// Runs `kernel` on `decomposition` as `options` say. Collective.
+///
+/// Each step is `kernel.phases()` sweeps. A sweep that follows a ghost exchange updates the
+/// interior (cells whose stencil reads no ghost) while the messages are in flight, then
+/// the boundary shell. With deep halos (`steps_per_exchange = S > 1`), only every `S`-th
+/// step exchanges: after an exchange of `W`-wide ghosts the block's ghost cells are valid
+/// `W` deep, and each sweep computes the owned cells plus every ghost cell that a later
+/// sweep before the next exchange will read, `(sweeps left) * radius` deep.
 pub fn run<K>(
     parallel: &Parallel,
     decomposition: &Decomposition,
@@ -111,24 +202,15 @@ where
     let started = Instant::now();
     let mut timings = Timings::default();
     let grid = decomposition.grid();
-    let ghost_ok = if options.ghost < kernel.radius() {
-        Err(Error::arg(
-            "--ghost",
-            format!(
-                "{} is less than the stencil radius {}",
-                options.ghost,
-                kernel.radius()
-            ),
-        ))
-    } else {
-        decomposition.check_ghost_width(options.ghost)
-    };
-    parallel.agree(ghost_ok)?;
+    let (radius, phases) = (kernel.radius(), kernel.phases());
+    let sweeps_per_exchange = options.steps_per_exchange.max(1) * phases;
+    parallel.agree(check_options(decomposition, kernel, options))?;
+    let threads = parallel.agree(Threads::new(options.threads))?;
 
     // Fields: every time level plus the one being computed. Ghosts past a non-periodic
     // edge hold the kernel's boundary values for the whole run.
     let owned = decomposition.owned(parallel.rank());
-    let ghost = decomposition.ghost_widths(options.ghost);
+    let ghost = decomposition.ghost_widths(options.ghost_width(kernel));
     let nlevels = kernel.time_levels();
     let mut levels: Vec<Field<K::Value>> = (0..nlevels)
         .map(|level| kernel::initial_block(kernel, grid, owned, ghost, level))
@@ -159,56 +241,104 @@ where
             ),
         )));
     }
-    parallel.agree(prepare_output_dir(
-        parallel,
-        kernel.name(),
-        &options.out_dir,
-        step,
-        options.overwrite,
-    ))?;
+    if options.write_checkpoints {
+        parallel.agree(prepare_output_dir(
+            parallel,
+            kernel.name(),
+            &options.out_dir,
+            step,
+            options.overwrite,
+        ))?;
+    }
 
     let start_step = step;
-    let mut halo = HaloExchange::new(parallel, decomposition, &levels[0]);
+    // Only the newest level's ghosts are read by a single sweep; deep halos compute ghost
+    // cells of every level, so every level is exchanged (each on its own tag channel).
+    let exchanged = if sweeps_per_exchange > 1 { nlevels } else { 1 };
+    let mut halos: Vec<HaloExchange<K::Value>> = (0..exchanged)
+        .map(|l| HaloExchange::on_channel(parallel, decomposition, &levels[l], l))
+        .collect();
     let whole = levels[0].interior();
-    let interior = whole.shrink(decomposition.ghost_widths(kernel.radius()));
-    let shell = whole.minus(&interior);
+    let interior = whole.shrink(decomposition.ghost_widths(radius));
     let cells = grid.cells() as f64;
     let mut progress = Progress::new(parallel.is_root(), options, start_step, cells);
     let mut last_checkpoint = None;
+    let mut residuals = Vec::new();
+    let mut converged = false;
+    let mut cycle = 0; // sweeps since the last exchange
 
-    while step < options.end_step {
-        let t0 = Instant::now();
-        let pending = halo.begin(&levels[0]);
-        let t1 = Instant::now();
-        if options.overlap {
-            kernel::apply_rows(
-                kernel,
-                &levels.iter().collect::<Vec<_>>(),
-                &mut next,
-                &interior,
-            );
+    'steps: while step < options.end_step {
+        for phase in 0..phases {
+            let depth = (sweeps_per_exchange - 1 - cycle) * radius;
+            let region = grown(&levels[0], grid, depth);
+            let t0 = Instant::now();
+            if cycle == 0 {
+                let pending: Vec<_> = halos
+                    .iter_mut()
+                    .zip(&levels)
+                    .map(|(h, f)| h.begin(f))
+                    .collect();
+                let t1 = Instant::now();
+                if options.overlap {
+                    kernel::apply_rows(
+                        kernel,
+                        &inputs(&levels),
+                        &mut next,
+                        &interior,
+                        phase,
+                        &threads,
+                    );
+                }
+                let t2 = Instant::now();
+                for (p, f) in pending.into_iter().zip(levels.iter_mut()) {
+                    p.finish(f);
+                }
+                let t3 = Instant::now();
+                let rest = if options.overlap {
+                    region.minus(&interior)
+                } else {
+                    vec![region]
+                };
+                for r in &rest {
+                    kernel::apply_rows(kernel, &inputs(&levels), &mut next, r, phase, &threads);
+                }
+                timings.halo += (t1 - t0) + (t3 - t2);
+                timings.compute += (t2 - t1) + t3.elapsed();
+            } else {
+                kernel::apply_rows(
+                    kernel,
+                    &inputs(&levels),
+                    &mut next,
+                    &region,
+                    phase,
+                    &threads,
+                );
+                timings.compute += t0.elapsed();
+            }
+            // The residual of the state at the start of the step: its ghosts are valid here.
+            if let Some(c) = options
+                .convergence
+                .filter(|c| phase == 0 && step % c.check_every == 0)
+            {
+                let t = Instant::now();
+                let norm = residual_norm(parallel, kernel, &levels, &whole, &threads);
+                timings.reduction += t.elapsed();
+                residuals.push((step, norm));
+                progress.residual = Some(norm);
+                if norm <= c.rtol * c.reference {
+                    converged = true;
+                    break 'steps; // the state is levels[0]; `next` is discarded
+                }
+            }
+            // rotate: next becomes the newest level, the oldest becomes scratch
+            std::mem::swap(&mut next, &mut levels[nlevels - 1]);
+            levels.rotate_right(1);
+            cycle = (cycle + 1) % sweeps_per_exchange;
         }
-        let t2 = Instant::now();
-        pending.finish(&mut levels[0]);
-        let t3 = Instant::now();
-        let inputs: Vec<&Field<K::Value>> = levels.iter().collect();
-        for region in if options.overlap {
-            &shell[..]
-        } else {
-            std::slice::from_ref(&whole)
-        } {
-            kernel::apply_rows(kernel, &inputs, &mut next, region);
-        }
-        // rotate: next becomes the newest level, the oldest becomes scratch
-        std::mem::swap(&mut next, &mut levels[nlevels - 1]);
-        levels.rotate_right(1);
         step += 1;
-        let t4 = Instant::now();
-        timings.halo += (t1 - t0) + (t3 - t2);
-        timings.compute += (t2 - t1) + (t4 - t3);
 
         let due = options.checkpoint_every > 0 && step % options.checkpoint_every == 0;
-        if due || step == options.end_step {
+        if options.write_checkpoints && (due || step == options.end_step) {
             let t = Instant::now();
             last_checkpoint = Some(save(
                 parallel,
@@ -222,6 +352,36 @@ where
         }
         progress.update(step, step as f64 * options.dt);
     }
+    if let Some(c) = options.convergence {
+        if !converged && residuals.last().map(|r| r.0) != Some(step) {
+            // the final state was not checked yet: fill its ghosts and check it
+            let t = Instant::now();
+            halos[0].exchange(&mut levels[0]);
+            let norm = residual_norm(parallel, kernel, &levels, &whole, &threads);
+            timings.reduction += t.elapsed();
+            residuals.push((step, norm));
+            converged = norm <= c.rtol * c.reference;
+        }
+        // the loop saved this step already if it completed it on the cadence
+        let due = options.checkpoint_every > 0 && step % options.checkpoint_every == 0;
+        let saved = step > start_step && (due || step == options.end_step);
+        // a restart that is converged already has nothing new to save (and must not
+        // rewrite the file it started from)
+        let new_state = step > start_step || options.restart.is_none();
+        if converged && options.write_checkpoints && !saved && new_state {
+            // stopped early: the converged state is the final checkpoint
+            let t = Instant::now();
+            last_checkpoint = Some(save(
+                parallel,
+                decomposition,
+                kernel,
+                options,
+                step,
+                &levels,
+            )?);
+            timings.checkpoint += t.elapsed();
+        }
+    }
     timings.total = started.elapsed();
     Ok(Outcome {
         levels,
@@ -230,7 +390,130 @@ where
         time: step as f64 * options.dt,
         checkpoint: last_checkpoint,
         timings,
+        residuals,
+        converged,
     })
+}
+
+/// Refuses options that cannot work with this kernel and decomposition.
+fn check_options<K: Kernel>(
+    decomposition: &Decomposition,
+    kernel: &K,
+    options: &RunOptions,
+) -> Result<()> {
+    let ghost = options.ghost_width(kernel);
+    if ghost < kernel.radius() {
+        return Err(Error::arg(
+            "--ghost",
+            format!(
+                "{ghost} is less than the stencil radius {}",
+                kernel.radius()
+            ),
+        ));
+    }
+    let s = options.steps_per_exchange;
+    let needed = s * kernel.phases() * kernel.radius();
+    if s == 0 {
+        return Err(Error::arg("--steps-per-exchange", "must be at least 1"));
+    }
+    if needed > ghost {
+        return Err(Error::arg(
+            "--steps-per-exchange",
+            format!(
+                "{s} steps between exchanges read {needed} ghost layers ({} sweeps per step, \
+                 stencil radius {}), but --ghost is {}",
+                kernel.phases(),
+                kernel.radius(),
+                ghost
+            ),
+        ));
+    }
+    if let Some(c) = options.convergence {
+        if !(c.rtol > 0.0 && c.rtol.is_finite()) {
+            return Err(Error::arg(
+                "--rtol",
+                format!("must be positive, got {}", c.rtol),
+            ));
+        }
+        if c.check_every == 0 {
+            return Err(Error::arg("--check-every", "must be at least 1"));
+        }
+    }
+    decomposition.check_ghost_width(ghost)
+}
+
+/// The owned cells of `field` grown by `depth` ghost layers on every side that has ghost
+/// cells to compute (none past a non-periodic edge of the grid: those hold boundary data),
+/// in local indices.
+fn grown<T: Scalar>(field: &Field<T>, grid: &Grid, depth: usize) -> IndexBox {
+    let mut b = field.interior();
+    let owned = field.owned();
+    let (extents, periodic) = (grid.extents(), grid.periodic());
+    for a in (0..DIMS).filter(|&a| grid.is_active(a)) {
+        let below = if periodic[a] || owned.lo[a] > 0 {
+            depth
+        } else {
+            0
+        };
+        let above = if periodic[a] || owned.hi()[a] < extents[a] {
+            depth
+        } else {
+            0
+        };
+        b.lo[a] -= below;
+        b.size[a] += below + above;
+    }
+    b
+}
+
+/// The time levels as the slice of references a sweep reads.
+fn inputs<T>(levels: &[Field<T>]) -> Vec<&Field<T>> {
+    levels.iter().collect()
+}
+
+/// `sqrt(sum of the kernel's squared residuals)` over the owned cells of every rank,
+/// summed exactly so every rank count and thread count gives the same bits. Collective.
+fn residual_norm<K: Kernel>(
+    parallel: &Parallel,
+    kernel: &K,
+    levels: &[Field<K::Value>],
+    owned: &IndexBox,
+    threads: &Threads,
+) -> f64 {
+    let inputs: Vec<&Field<K::Value>> = levels.iter().collect();
+    let local = kernel::sum_rows(&inputs, owned, threads, |row, sum| {
+        kernel.residual_row(row, sum)
+    });
+    parallel.sum_exact(&local).sqrt()
+}
+
+/// Prints (rank 0) the performance of a finished run and where its checkpoint is:
+/// update rate overall and in the update alone, the time per phase (maximum over ranks).
+/// Collective.
+pub fn print_performance<T>(parallel: &Parallel, grid: &Grid, outcome: &Outcome<T>) {
+    let timings = outcome.timings.max_over_ranks(parallel);
+    if !parallel.is_root() {
+        return;
+    }
+    let steps = outcome.step - outcome.start_step;
+    let updates = steps as f64 * grid.cells() as f64;
+    println!("performance");
+    println!(
+        "  {steps} steps x {} points in {:.3} s: {:.3} Glups overall, {:.3} Glups in the update",
+        grid.cells(),
+        timings.total.as_secs_f64(),
+        updates / timings.total.as_secs_f64().max(1e-12) / 1e9,
+        updates / timings.compute.as_secs_f64().max(1e-12) / 1e9
+    );
+    println!("  time: {}", timings.breakdown());
+    match &outcome.checkpoint {
+        Some(p) => println!(
+            "checkpoint: {} (ParaView: {})",
+            p.display(),
+            p.with_extension("xmf").display()
+        ),
+        None => println!("checkpoint: none written (at step {})", outcome.step),
+    }
 }
 
 /// Reads the checkpoint at `path` into `levels` after checking it belongs to this run.
@@ -338,6 +621,9 @@ struct Progress {
     start: Instant,
     start_step: u64,
     last: Instant,
+    /// The latest residual norm (iterative solvers).
+    residual: Option<f64>,
+    timed: bool,
 }
 
 impl Progress {
@@ -351,6 +637,8 @@ impl Progress {
             start: now,
             start_step,
             last: now,
+            residual: None,
+            timed: options.dt > 0.0,
         }
     }
 
@@ -363,8 +651,13 @@ impl Progress {
         let done = (step - self.start_step) as f64;
         let rate = done / elapsed;
         let eta = (self.end - step) as f64 / rate;
+        let what = match (self.residual, self.timed) {
+            (Some(r), _) => format!("residual {r:.3e}"),
+            (None, true) => format!("t = {time:.4e}"),
+            (None, false) => String::new(),
+        };
         println!(
-            "  step {step:>8}/{}  t = {time:.4e}  {:.3} Glups  ETA {eta:.1} s",
+            "  step {step:>8}/{}  {what}  {:.3} Glups  ETA {eta:.1} s",
             self.end,
             rate * self.cells / 1e9
         );

@@ -9,31 +9,39 @@ use ndarray::{s, Array3, ArrayView3};
 
 /// What a grid cell may hold: plain `Copy` data with a bit pattern for checksums.
 pub trait Scalar: Copy + Default + PartialEq + std::fmt::Debug + Send + Sync + 'static {
+    /// XDMF's `(NumberType, Precision)` for this type, so viewers read the data right.
+    const XDMF_NUMBER_TYPE: (&'static str, usize);
+
     /// The value's bits, for integrity checksums (equal values give equal bits).
     fn to_bits_u64(self) -> u64;
 }
 
 impl Scalar for f64 {
+    const XDMF_NUMBER_TYPE: (&'static str, usize) = ("Float", 8);
     fn to_bits_u64(self) -> u64 {
         self.to_bits()
     }
 }
 impl Scalar for f32 {
+    const XDMF_NUMBER_TYPE: (&'static str, usize) = ("Float", 4);
     fn to_bits_u64(self) -> u64 {
         u64::from(self.to_bits())
     }
 }
 impl Scalar for i32 {
+    const XDMF_NUMBER_TYPE: (&'static str, usize) = ("Int", 4);
     fn to_bits_u64(self) -> u64 {
         self as u32 as u64
     }
 }
 impl Scalar for i64 {
+    const XDMF_NUMBER_TYPE: (&'static str, usize) = ("Int", 8);
     fn to_bits_u64(self) -> u64 {
         self as u64
     }
 }
 impl Scalar for u8 {
+    const XDMF_NUMBER_TYPE: (&'static str, usize) = ("UChar", 1);
     fn to_bits_u64(self) -> u64 {
         u64::from(self)
     }
@@ -148,6 +156,7 @@ pub struct RowStencil<'a, T> {
     j: usize,
     k0: usize,
     len: usize,
+    phase: usize,
 }
 
 impl<'a, T: Scalar> RowStencil<'a, T> {
@@ -160,7 +169,22 @@ impl<'a, T: Scalar> RowStencil<'a, T> {
             j,
             k0,
             len,
+            phase: 0,
         }
+    }
+
+    /// The same row during sweep `phase` of a multi-sweep step (see
+    /// [`crate::kernel::Kernel::phases`]).
+    pub fn with_phase(mut self, phase: usize) -> Self {
+        self.phase = phase;
+        self
+    }
+
+    /// Which sweep of the step this is: always 0 for single-sweep kernels; 0 (red) or
+    /// 1 (black) for red-black Gauss-Seidel.
+    #[inline(always)]
+    pub fn phase(&self) -> usize {
+        self.phase
     }
 
     /// The newest input, displaced by `(di, dj, dk)`.

@@ -9,8 +9,10 @@
 //! because each output cell is computed by the same expression from the same inputs.
 //!
 //! Writing a kernel: implement this trait in one file (see `kernels/heat.rs`), register it in
-//! `kernels/mod.rs`, and run it with [`crate::driver::run`].
+//! `kernels/mod.rs`, and run it with [`crate::driver::run`]. The README walks through one.
 
+use crate::error::{Error, Result};
+use crate::exact_sum::ExactSum;
 use crate::field::{Field, RowStencil, Scalar};
 use crate::geometry::{Grid, IndexBox, DIMS};
 
@@ -35,6 +37,13 @@ pub trait Kernel: Sync {
         1
     }
 
+    /// Sweeps per step, each preceded by a ghost exchange and each reading the output of
+    /// the one before: 1 for explicit time stepping and Jacobi, 2 for red-black
+    /// Gauss-Seidel (red cells, then black). [`RowStencil::phase`] says which sweep it is.
+    fn phases(&self) -> usize {
+        1
+    }
+
     /// Name of time level `level` (0 the newest) in checkpoints: `u`, `u_prev`, `u_prev2`, ...
     fn level_name(&self, level: usize) -> String {
         match level {
@@ -52,6 +61,12 @@ pub trait Kernel: Sync {
 
     /// Computes `out[m]`, the new state of cell `m` of one row, from the inputs around it.
     fn update_row(&self, input: &RowStencil<'_, Self::Value>, out: &mut [Self::Value]);
+
+    /// For kernels that iterate towards a steady state (`A u = f`): adds the squared
+    /// residual `(f - A u)^2` of the newest level at each cell of one row to `sum`. The
+    /// driver calls it, on ghost-filled input, only when a run has a residual tolerance
+    /// (see [`crate::driver::Convergence`]); time-stepping kernels leave it as is.
+    fn residual_row(&self, _input: &RowStencil<'_, Self::Value>, _sum: &mut ExactSum) {}
 }
 
 /// A block of the initial state of `kernel` (time level `level`): the cells of `owned`
@@ -78,25 +93,150 @@ pub fn initial_block<K: Kernel>(
     f
 }
 
-/// Computes the cells of `region` (local indices) of `out` from the time levels `levels`
-/// (newest first), one row at a time. This is the whole of a kernel's work on one block:
-/// the driver calls it for the interior and the boundary shell, tests and benches call it
-/// directly on a single block.
+/// Threads that share the rows of a rank's block (`--threads`). Each output row is
+/// computed by the same expression whichever thread computes it, and reductions are exact
+/// ([`ExactSum`]), so results do not depend on the thread count.
+pub struct Threads {
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl Threads {
+    /// `count` threads (1: everything on the calling thread, no pool).
+    pub fn new(count: usize) -> Result<Threads> {
+        if count == 0 {
+            return Err(Error::arg("--threads", "must be at least 1"));
+        }
+        let pool = if count == 1 {
+            None
+        } else {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(count)
+                    .build()
+                    .map_err(|e| Error::arg("--threads", format!("cannot start {count}: {e}")))?,
+            )
+        };
+        Ok(Threads { pool })
+    }
+
+    /// One thread, the caller's.
+    pub fn serial() -> Threads {
+        Threads { pool: None }
+    }
+
+    pub fn count(&self) -> usize {
+        self.pool.as_ref().map_or(1, |p| p.current_num_threads())
+    }
+}
+
+/// Calls `f(i, j, row)` for every row of `region` (local indices) of the row-major array
+/// `data` of shape `shape`, where `row` is the mutable run of cells `region.lo[2] ..
+/// region.hi()[2]` of row `(i, j)`. Rows are shared among `threads`: whole planes when
+/// the region has enough of them (3D), else the rows of each plane (2D).
+fn for_each_row<T: Send>(
+    data: &mut [T],
+    shape: [usize; DIMS],
+    region: &IndexBox,
+    threads: &Threads,
+    f: impl Fn(usize, usize, &mut [T]) + Sync,
+) {
+    if region.is_empty() {
+        return;
+    }
+    let (plane, row) = (shape[1] * shape[2], shape[2]);
+    let (lo, hi) = (region.lo, region.hi());
+    let cols = lo[2]..hi[2];
+    let planes = &mut data[lo[0] * plane..hi[0] * plane];
+    let rows_of = |i: usize, p: &mut [T]| {
+        for (dj, r) in p[lo[1] * row..hi[1] * row].chunks_mut(row).enumerate() {
+            f(i, lo[1] + dj, &mut r[cols.clone()]);
+        }
+    };
+    match &threads.pool {
+        None => {
+            for (di, p) in planes.chunks_mut(plane).enumerate() {
+                rows_of(lo[0] + di, p);
+            }
+        }
+        Some(pool) => pool.install(|| {
+            use rayon::prelude::*;
+            if region.size[0] >= 2 * pool.current_num_threads() {
+                planes
+                    .par_chunks_mut(plane)
+                    .enumerate()
+                    .for_each(|(di, p)| rows_of(lo[0] + di, p));
+            } else {
+                for (di, p) in planes.chunks_mut(plane).enumerate() {
+                    p[lo[1] * row..hi[1] * row]
+                        .par_chunks_mut(row)
+                        .enumerate()
+                        .for_each(|(dj, r)| f(lo[0] + di, lo[1] + dj, &mut r[cols.clone()]));
+                }
+            }
+        }),
+    }
+}
+
+/// Computes the cells of `region` (local indices) of `out` during sweep `phase`, from the
+/// time levels `levels` (newest first), one row at a time. This is the whole of a kernel's
+/// work on one block: the driver calls it for the interior and the boundary shell, tests
+/// and benches call it directly on a single block.
 pub fn apply_rows<K: Kernel>(
     kernel: &K,
     levels: &[&Field<K::Value>],
     out: &mut Field<K::Value>,
     region: &IndexBox,
+    phase: usize,
+    threads: &Threads,
 ) {
     let shape = out.shape();
-    let data = out.as_slice_mut();
     let (k0, len) = (region.lo[2], region.size[2]);
-    let hi = region.hi();
-    for i in region.lo[0]..hi[0] {
-        for j in region.lo[1]..hi[1] {
-            let row = RowStencil::new(levels, i, j, k0, len);
-            let start = (i * shape[1] + j) * shape[2] + k0;
-            kernel.update_row(&row, &mut data[start..start + len]);
+    for_each_row(out.as_slice_mut(), shape, region, threads, |i, j, row| {
+        let input = RowStencil::new(levels, i, j, k0, len).with_phase(phase);
+        kernel.update_row(&input, row);
+    });
+}
+
+/// The exact sum over the rows of `region` (local indices) of what `f` adds for each row,
+/// shared among `threads`; the result does not depend on the thread count.
+pub fn sum_rows<T: Scalar>(
+    levels: &[&Field<T>],
+    region: &IndexBox,
+    threads: &Threads,
+    f: impl Fn(&RowStencil<'_, T>, &mut ExactSum) + Sync,
+) -> ExactSum {
+    let nrows = region.size[0] * region.size[1];
+    if region.is_empty() {
+        return ExactSum::new();
+    }
+    let row = |r: usize, sum: &mut ExactSum| {
+        let (i, j) = (
+            region.lo[0] + r / region.size[1],
+            region.lo[1] + r % region.size[1],
+        );
+        f(
+            &RowStencil::new(levels, i, j, region.lo[2], region.size[2]),
+            sum,
+        );
+    };
+    match &threads.pool {
+        None => {
+            let mut sum = ExactSum::new();
+            (0..nrows).for_each(|r| row(r, &mut sum));
+            sum
         }
+        Some(pool) => pool.install(|| {
+            use rayon::prelude::*;
+            (0..nrows)
+                .into_par_iter()
+                .fold(ExactSum::new, |mut sum, r| {
+                    row(r, &mut sum);
+                    sum
+                })
+                .reduce(ExactSum::new, |mut a, b| {
+                    a.merge(&b);
+                    a
+                })
+        }),
     }
 }

@@ -7,12 +7,15 @@
 
 pub mod checkpoint;
 pub mod cli;
+pub mod convergence;
 pub mod driver;
 pub mod error;
+pub mod exact_sum;
 pub mod field;
 pub mod geometry;
 pub mod kernel;
 pub mod kernels;
+pub mod laplacian;
 pub mod render;
 pub mod runtime;
 

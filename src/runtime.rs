@@ -9,6 +9,7 @@
 //! - [`main_with_mpi`]: the `main` of every simulation binary.
 
 use crate::error::{Error, Result};
+use crate::exact_sum::{self, ExactSum};
 use crate::field::{Field, Scalar};
 use crate::geometry::{self, Decomposition, IndexBox};
 use mpi::collective::{CommunicatorCollectives, SystemOperation};
@@ -31,7 +32,8 @@ pub struct Parallel {
     world: SimpleCommunicator,
     rank: usize,
     size: usize,
-    failed_collectively: Cell<bool>,
+    /// Set once [`Parallel::agree`] has seen an error: the exit code every rank uses.
+    agreed_exit_code: Cell<Option<u8>>,
     // Dropped last: finalises MPI.
     _universe: Universe,
 }
@@ -61,7 +63,7 @@ impl Parallel {
             world,
             rank,
             size,
-            failed_collectively: Cell::new(false),
+            agreed_exit_code: Cell::new(None),
             _universe: universe,
         }
     }
@@ -109,6 +111,24 @@ impl Parallel {
         out
     }
 
+    /// The exact sum over all ranks of the partial sums `local`, rounded to a double: the
+    /// same bits whatever the rank count (see [`crate::exact_sum`]).
+    pub fn sum_exact(&self, local: &ExactSum) -> f64 {
+        let mine = local.to_wire();
+        let mut total = [0i64; exact_sum::WIRE];
+        self.world
+            .all_reduce_into(&mine[..], &mut total[..], SystemOperation::sum());
+        ExactSum::from_wire(total).value()
+    }
+
+    /// Sum of `x` over all ranks as an exact integer (for counts).
+    pub fn sum_i64(&self, x: i64) -> i64 {
+        let mut out = 0i64;
+        self.world
+            .all_reduce_into(&x, &mut out, SystemOperation::sum());
+        out
+    }
+
     /// Collective: all ranks learn whether any rank failed. Returns `Ok` everywhere if none
     /// did. Otherwise the lowest failing rank gets its own error back (and reports it) while
     /// every other rank gets [`Error::ReportedElsewhere`]; all of them then exit cleanly.
@@ -124,7 +144,15 @@ impl Parallel {
         if first == u64::MAX {
             return result;
         }
-        self.failed_collectively.set(true);
+        // every rank exits with the exit code of the error that is reported
+        let code = match &result {
+            Err(e) if first == self.rank as u64 => u64::from(e.exit_code()),
+            _ => 0,
+        };
+        let mut agreed = 0u64;
+        self.world
+            .all_reduce_into(&code, &mut agreed, SystemOperation::max());
+        self.agreed_exit_code.set(Some(agreed as u8));
         match result {
             Err(e) if first == self.rank as u64 => Err(e),
             _ => Err(Error::ReportedElsewhere),
@@ -162,8 +190,8 @@ pub fn main_with_mpi(program: &str, body: impl FnOnce(&Parallel) -> Result<()>) 
             if !matches!(e, Error::ReportedElsewhere) {
                 eprintln!("{program}: error: {e}");
             }
-            if parallel.failed_collectively.get() {
-                ExitCode::from(e.exit_code())
+            if let Some(code) = parallel.agreed_exit_code.get() {
+                ExitCode::from(code)
             } else {
                 parallel.abort(EXIT_USAGE as i32)
             }
@@ -200,6 +228,18 @@ pub struct HaloExchange<T> {
 impl<T: Scalar + Equivalence> HaloExchange<T> {
     /// The exchange for `rank`'s block of `decomposition` laid out like `field`.
     pub fn new(parallel: &Parallel, decomposition: &Decomposition, field: &Field<T>) -> Self {
+        Self::on_channel(parallel, decomposition, field, 0)
+    }
+
+    /// As [`HaloExchange::new`], with message tags offset by `channel * 64` so several
+    /// exchanges (one per time level) may be in flight at once without mixing messages.
+    pub fn on_channel(
+        parallel: &Parallel,
+        decomposition: &Decomposition,
+        field: &Field<T>,
+        channel: usize,
+    ) -> Self {
+        let tag_base = 64 * channel as i32;
         let rank = parallel.rank();
         let (owned, ghost) = (field.owned().size, field.ghost());
         let mut links = Vec::new();
@@ -207,8 +247,8 @@ impl<T: Scalar + Equivalence> HaloExchange<T> {
             if let Some(n) = decomposition.neighbour(rank, d) {
                 links.push(Link {
                     rank: n as i32,
-                    send_tag: geometry::direction_code(d),
-                    recv_tag: geometry::direction_code(d.map(|x| -x)),
+                    send_tag: tag_base + geometry::direction_code(d),
+                    recv_tag: tag_base + geometry::direction_code(d.map(|x| -x)),
                     send_box: geometry::send_box(owned, ghost, d),
                     recv_box: geometry::recv_box(owned, ghost, d),
                 });

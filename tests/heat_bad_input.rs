@@ -66,7 +66,7 @@ fn bad_flags_are_refused_with_one_line() {
     refused(
         2,
         &["--size", "32x32", "--dt", "1e-3", "--out", out],
-        "dt <= 1/(2 alpha sum 1/h^2) = 2.2956841138659326e-4",
+        "dt <= 2/(alpha max|eigenvalue|) = 2.2956841138659326e-4",
     );
     refused(
         4,
@@ -118,6 +118,49 @@ fn bad_flags_are_refused_with_one_line() {
         2,
         &["--size", "8x8", "--frobnicate", "--out", out],
         "--frobnicate",
+    );
+    refused(
+        2,
+        &["--size", "8x8", "--threads", "0", "--out", out],
+        "--threads",
+    );
+    refused(
+        2,
+        &[
+            "--size",
+            "8x8",
+            "--ghost",
+            "2",
+            "--steps-per-exchange",
+            "3",
+            "--out",
+            out,
+        ],
+        "--steps-per-exchange: 3 steps between exchanges read 3 ghost layers",
+    );
+    refused(
+        2,
+        &["--size", "8x8", "--stencil", "sixth", "--out", out],
+        "--stencil",
+    );
+    refused(
+        2,
+        &["--size", "8x8", "--stencil", "fourth", "--out", out],
+        "--stencil: fourth needs --bc periodic",
+    );
+    refused(
+        2,
+        &[
+            "--size",
+            "8x8",
+            "--convergence",
+            "2",
+            "--restart",
+            "x.h5",
+            "--out",
+            out,
+        ],
+        "--convergence",
     );
     assert!(snapshot(dir.path()).is_empty(), "a refused run wrote files");
 }
@@ -219,6 +262,11 @@ fn unusable_restart_files_are_refused_and_nothing_is_overwritten() {
     );
     restart(&good, &["--alpha", "0.5"], "was run with alpha");
     restart(&good, &["--bc", "periodic"], "was run with bc = dirichlet");
+    restart(
+        &good,
+        &["--stencil", "compact"],
+        "was run with stencil = standard",
+    );
     // a fresh run, or a restart from an older checkpoint, would overwrite step 20
     refused(
         2,

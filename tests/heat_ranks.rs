@@ -112,3 +112,135 @@ fn one_dimensional_grids_work_too() {
     );
     final_field_on_ranks("101 dirichlet", &[1, 4], &["--size", "101"], &[]);
 }
+
+/// The speed features change no bit: threads, deep halos (several steps between
+/// exchanges), and both together with overlap off.
+#[test]
+fn threads_and_deep_halos_are_bitwise_neutral() {
+    final_field_on_ranks(
+        "37x23 dirichlet, threads and deep halos",
+        &[1],
+        &["--size", "37x23"],
+        &[
+            (1, &["--threads", "2"]),
+            (2, &["--threads", "2"]),
+            (2, &["--ghost", "3", "--steps-per-exchange", "3"]),
+            (
+                4,
+                &[
+                    "--procs",
+                    "2x2",
+                    "--ghost",
+                    "4",
+                    "--steps-per-exchange",
+                    "4",
+                ],
+            ),
+            (
+                3,
+                &[
+                    "--steps-per-exchange",
+                    "2",
+                    "--threads",
+                    "2",
+                    "--no-overlap",
+                ],
+            ),
+        ],
+    );
+    final_field_on_ranks(
+        "17x13x11 periodic, threads and deep halos",
+        &[1],
+        &["--size", "17x13x11", "--bc", "periodic"],
+        &[
+            (
+                2,
+                &[
+                    "--threads",
+                    "2",
+                    "--ghost",
+                    "2",
+                    "--steps-per-exchange",
+                    "2",
+                ],
+            ),
+            (
+                4,
+                &[
+                    "--procs",
+                    "1x2x2",
+                    "--ghost",
+                    "3",
+                    "--steps-per-exchange",
+                    "3",
+                ],
+            ),
+        ],
+    );
+}
+
+/// The wide (9/27-point, edge and corner ghosts) and radius-2 stencils.
+#[test]
+fn wide_and_fourth_order_stencils_are_bitwise_identical_on_1_to_4_ranks() {
+    final_field_on_ranks(
+        "37x23 compact",
+        &[1, 2, 3, 4],
+        &["--size", "37x23", "--stencil", "compact"],
+        &[
+            (4, &["--procs", "2x2", "--threads", "2"]),
+            (
+                4,
+                &[
+                    "--procs",
+                    "4x1",
+                    "--ghost",
+                    "2",
+                    "--steps-per-exchange",
+                    "2",
+                ],
+            ),
+        ],
+    );
+    final_field_on_ranks(
+        "17x13x11 compact periodic",
+        &[1, 2, 4],
+        &[
+            "--size",
+            "17x13x11",
+            "--stencil",
+            "compact",
+            "--bc",
+            "periodic",
+        ],
+        &[(4, &["--procs", "2x1x2", "--no-overlap"])],
+    );
+    final_field_on_ranks(
+        "37x23 fourth periodic",
+        &[1, 2, 3, 4],
+        &["--size", "37x23", "--stencil", "fourth", "--bc", "periodic"],
+        &[(
+            4,
+            &[
+                "--procs",
+                "1x4",
+                "--ghost",
+                "4",
+                "--steps-per-exchange",
+                "2",
+            ],
+        )],
+    );
+    final_field_on_ranks(
+        "17x13x11 fourth periodic",
+        &[1, 3],
+        &[
+            "--size",
+            "17x13x11",
+            "--stencil",
+            "fourth",
+            "--bc",
+            "periodic",
+        ],
+        &[(4, &["--procs", "2x2x1", "--threads", "2"])],
+    );
+}

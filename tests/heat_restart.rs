@@ -91,3 +91,51 @@ fn checkpoint_round_trip_at_3_and_4_ranks_repeated() {
         }
     }
 }
+
+/// The other stencils and the speed features restart bitwise too.
+#[test]
+fn every_stencil_restarts_bitwise_on_another_rank_count() {
+    assert_restart_continues(
+        HEAT,
+        "heat",
+        &["--size", "17x13x11", "--stencil", "compact"],
+        12,
+        30,
+        &["u"],
+        (2, 3),
+    );
+    assert_restart_continues(
+        HEAT,
+        "heat",
+        &[
+            "--size",
+            "37x23",
+            "--stencil",
+            "fourth",
+            "--bc",
+            "periodic",
+            "--threads",
+            "2",
+        ],
+        17,
+        30,
+        &["u"],
+        (3, 4),
+    );
+    assert_restart_continues(
+        HEAT,
+        "heat",
+        &[
+            "--size",
+            "37x23",
+            "--ghost",
+            "3",
+            "--steps-per-exchange",
+            "3",
+        ],
+        10,
+        31,
+        &["u"],
+        (4, 2),
+    );
+}

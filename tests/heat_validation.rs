@@ -1,78 +1,84 @@
 //! (d) The error against the analytic solution is the predicted discretisation error, and
-//! halving the grid spacing (time step scaled by 1/4, same final time) shows second order.
+//! `--convergence` (grid spacing halved per level, time step / 4, same final time) shows
+//! the order of each stencil: 2 overall, and 2, 2, 4 in space.
 //! (f) A checkpoint is plain HDF5: h5dump reads it, its global /fields/u equals a 1-rank run.
 mod common;
 use common::*;
 use std::process::Command;
 
-/// Max error against the PDE solution at t = T for `points` per axis (Dirichlet: h =
-/// 1/(points+1)), dt = 0.2 h^2, on `ranks` ranks.
-fn error_at(
-    points: usize,
-    ndim: usize,
-    bc: &str,
-    steps_coarse: u64,
-    level: u32,
-    ranks: usize,
-) -> f64 {
-    let h_inv = match bc {
-        "dirichlet" => points + 1,
-        _ => points,
-    };
-    let dt = 0.2 / (h_inv * h_inv) as f64 / ndim as f64;
-    let steps = steps_coarse * 4u64.pow(level);
-    let size = vec![points.to_string(); ndim].join("x");
-    let dir = temp_dir();
-    let r = heat(
-        ranks,
-        &[
-            "--size",
-            &size,
-            "--bc",
-            bc,
-            "--dt",
-            &format!("{dt:e}"),
-            "--steps",
-            &steps.to_string(),
-            "--out",
-            dir.path().to_str().unwrap(),
-        ],
-    );
-    assert!(r.stdout.contains("Solution validates"), "{}", r.stdout);
-    r.number_after("max |u - u_exact|  =")
+/// A `--convergence` study of `heat` on `ranks` ranks; returns its stdout.
+fn study(ranks: usize, args: &[&str]) -> Run {
+    let mut a = vec!["--convergence", "3", "--steps", "16"];
+    a.extend_from_slice(args);
+    let r = run_ok(HEAT, ranks, &a);
+    assert!(r.stdout.contains("every level validates"), "{}", r.stdout);
+    eprintln!("{}", r.stdout);
+    r
 }
 
-fn observed_orders(ndim: usize, bc: &str, coarse: usize, levels: u32, ranks: usize) -> Vec<f64> {
-    let steps_coarse = 16;
-    let errors: Vec<f64> = (0..levels)
-        .map(|l| {
-            let points = match bc {
-                "dirichlet" => (coarse + 1) * 2usize.pow(l) - 1,
-                _ => coarse * 2usize.pow(l),
-            };
-            error_at(points, ndim, bc, steps_coarse, l, ranks)
-        })
-        .collect();
-    errors.windows(2).map(|w| (w[0] / w[1]).log2()).collect()
-}
-
-/// Every observed order within 0.1 of 2.
-fn assert_second_order(orders: &[f64]) {
-    eprintln!("observed orders {orders:?}");
+/// `|observed - theory| <= 0.1` for the named error column.
+fn assert_order(run: &Run, column: &str, theory: f64) {
+    let p = observed_order(run, column);
     assert!(
-        orders.iter().all(|p| (p - 2.0).abs() < 0.1),
-        "observed orders {orders:?}"
+        (p - theory).abs() <= 0.1,
+        "{column}: observed order {p}, theory {theory}\n{}",
+        run.stdout
     );
 }
 
 #[test]
 fn second_order_convergence_2d_dirichlet() {
-    assert_second_order(&observed_orders(2, "dirichlet", 31, 3, 2));
+    let r = study(2, &["--size", "31x31"]);
+    assert_order(&r, "max |u - u_exact|", 2.0);
 }
 
 #[test]
 fn second_order_convergence_3d_periodic() {
-    assert_second_order(&observed_orders(3, "periodic", 32, 3, 3));
+    let r = study(3, &["--size", "16x16x16", "--bc", "periodic"]);
+    assert_order(&r, "max |u - u_exact|", 2.0);
+}
+
+#[test]
+fn compact_stencils_converge_at_second_order() {
+    let r = study(2, &["--size", "15x15", "--stencil", "compact"]);
+    assert_order(&r, "max |u - u_exact|", 2.0);
+    assert_order(&r, "spatial error", 2.0);
+    let r = study(
+        4,
+        &[
+            "--size",
+            "8x8x8",
+            "--bc",
+            "periodic",
+            "--stencil",
+            "compact",
+        ],
+    );
+    assert_order(&r, "max |u - u_exact|", 2.0);
+}
+
+/// The radius-2 stencil: fourth order in space (against forward Euler with the exact
+/// Laplacian), second order overall because forward Euler's error is O(dt) = O(h^2).
+#[test]
+fn fourth_order_stencil_converges_at_fourth_order_in_space() {
+    let r = study(
+        2,
+        &["--size", "32x32", "--bc", "periodic", "--stencil", "fourth"],
+    );
+    assert_order(&r, "spatial error", 4.0);
+    assert_order(&r, "max |u - u_exact|", 2.0);
+    let r = study(
+        3,
+        &[
+            "--size",
+            "16x16x16",
+            "--bc",
+            "periodic",
+            "--stencil",
+            "fourth",
+        ],
+    );
+    assert_order(&r, "spatial error", 4.0);
 }
 
 #[test]

@@ -1,12 +1,18 @@
 //! The heat equation `du/dt = alpha * Laplacian(u)` on the unit square / cube.
 //!
-//! Discretisation: explicit forward Euler in time, second-order central differences in
-//! space (FTCS); the 3-, 5- or 7-point stencil in 1D, 2D, 3D:
+//! Discretisation: explicit forward Euler in time, `u' = u + alpha dt L u`, with one of the
+//! discrete Laplacians `L` of [`crate::laplacian`]:
+//! - `standard` (FTCS): the 3-, 5- or 7-point stencil,
+//!   `u'_c = u_c + sum_a r_a (u_{c-e_a} - 2 u_c + u_{c+e_a})`, `r_a = alpha dt / h_a^2`;
+//! - `compact`: the 9-point (2D) or 27-point (3D) Laplacian (edge and corner neighbours);
+//! - `fourth`: the fourth-order radius-2 Laplacian (two ghost layers; periodic grids only,
+//!   as its outer tap would read past a Dirichlet boundary).
 //!
-//! `u'_c = u_c + sum_a r_a (u_{c-e_a} - 2 u_c + u_{c+e_a})`, with `r_a = alpha dt / h_a^2`.
-//!
-//! Accuracy `O(dt + h^2)`, so second order when `dt ~ h^2`. Stable when
-//! `dt <= 1 / (2 alpha sum_a 1/h_a^2)` (`h^2 / (2 d alpha)` on a uniform grid).
+//! Accuracy `O(dt + h^p)` with `p` = 2, 2, 4: second order overall when `dt ~ h^2`. The
+//! spatial order `p` shows against the forward-Euler solution of the exact Laplacian
+//! (below). Stable when `dt <= 2 / (alpha rho(L))`, `rho(L)` the largest `|eigenvalue|`:
+//! for the standard stencil `dt <= 1 / (2 alpha sum_a 1/h_a^2)`, for the 9-point one
+//! `dt <= 3 h^2 / (8 alpha)`, for the fourth-order one `dt <= 3 / (16 alpha sum_a 1/h_a^2)`.
 //!
 //! Grid: `N_a` points per axis.
 //! - Dirichlet (`u = 0` on the boundary): the points are the interior vertices
@@ -18,11 +24,15 @@
 //! `u = sum_m A_m exp(-alpha |k_m|^2 t) prod_a sin(k_{m,a} x_a)`. Each mode is also an
 //! eigenvector of the discrete operator, so the exact solution of the *scheme* is known too:
 //! `u^n = sum_m A_m g_m^n prod_a sin(k_{m,a} x_a)`, with amplification factor
-//! `g_m = 1 - sum_a 4 r_a sin^2(k_{m,a} h_a / 2)`. A run checks itself against both.
+//! `g_m = 1 + alpha dt lambda_h(k_m)` (`= 1 - sum_a 4 r_a sin^2(k_{m,a} h_a / 2)` for the
+//! standard stencil). A run checks itself against both. The forward-Euler solution of the
+//! exact Laplacian, `A_m (1 - alpha dt |k_m|^2)^n`, differs from the scheme's only by the
+//! stencil's error: that difference is the *spatial error*, of order `p`.
 
 use crate::error::{Error, Result};
 use crate::field::{Field, RowStencil};
 use crate::kernel::{GlobalIndex, Kernel};
+use crate::laplacian::{Stencil, Taps};
 use std::f64::consts::PI;
 
 /// Boundary condition on every axis.
@@ -71,6 +81,9 @@ pub struct Heat {
     alpha: f64,
     dt: f64,
     bc: Boundary,
+    stencil: Stencil,
+    /// The Laplacian's weighted offsets (the standard stencil has its own loop).
+    taps: Taps,
     /// Grid spacing per internal axis (1 on inactive axes).
     h: [f64; 3],
     /// `alpha dt / h_a^2` per internal axis (0 on inactive axes).
@@ -83,38 +96,52 @@ pub struct Heat {
 }
 
 impl Heat {
-    /// The largest stable time step for diffusivity `alpha` on `shape` with `bc`.
-    pub fn stability_limit(shape: &[usize], bc: Boundary, alpha: f64) -> f64 {
-        let inv_h2: f64 = shape.iter().map(|&n| 1.0 / spacing(n, bc).powi(2)).sum();
-        1.0 / (2.0 * alpha * inv_h2)
+    /// The largest stable time step for diffusivity `alpha` on `shape` with `bc`:
+    /// `2 / (alpha rho(L))`, `rho(L)` the largest |eigenvalue| of the stencil.
+    pub fn stability_limit(shape: &[usize], bc: Boundary, stencil: Stencil, alpha: f64) -> f64 {
+        let h = internal_spacing(shape, bc);
+        let rho = stencil.taps(shape.len(), h).spectral_radius(shape.len());
+        2.0 / (alpha * rho)
     }
 
     /// The problem on `shape` points with diffusivity `alpha` and time step `dt`.
     /// Refuses a time step above the stability limit.
-    pub fn new(shape: &[usize], bc: Boundary, alpha: f64, dt: f64) -> Result<Heat> {
+    pub fn new(
+        shape: &[usize],
+        bc: Boundary,
+        stencil: Stencil,
+        alpha: f64,
+        dt: f64,
+    ) -> Result<Heat> {
         if !(alpha > 0.0 && alpha.is_finite()) {
             return Err(Error::arg(
                 "--alpha",
                 format!("must be positive, got {alpha}"),
             ));
         }
-        let limit = Heat::stability_limit(shape, bc, alpha);
+        if stencil == Stencil::Fourth && bc == Boundary::Dirichlet {
+            return Err(Error::arg(
+                "--stencil",
+                "fourth needs --bc periodic: its radius-2 taps would read past a Dirichlet boundary",
+            ));
+        }
+        let limit = Heat::stability_limit(shape, bc, stencil, alpha);
         if !(dt > 0.0 && dt.is_finite()) {
             return Err(Error::arg("--dt", format!("must be positive, got {dt}")));
         }
         if dt > limit {
             return Err(Error::Unstable(format!(
-                "--dt {dt:e} is unstable: explicit FTCS needs dt <= 1/(2 alpha sum 1/h^2) = \
-                 {limit:e} on this grid"
+                "--dt {dt:e} is unstable: forward Euler with the {} stencil needs \
+                 dt <= 2/(alpha max|eigenvalue|) = {limit:e} on this grid",
+                stencil.as_str()
             )));
         }
         let ndim = shape.len();
         let off = 3 - ndim;
-        let mut h = [1.0; 3];
+        let h = internal_spacing(shape, bc);
         let mut r = [0.0; 3];
-        for (a, &n) in shape.iter().enumerate() {
-            h[off + a] = spacing(n, bc);
-            r[off + a] = alpha * dt / (h[off + a] * h[off + a]);
+        for a in off..3 {
+            r[a] = alpha * dt / (h[a] * h[a]);
         }
         // Dirichlet: sin(m pi x) vanishes at x = 0 and 1; periodic: sin(2 m pi x) has period 1.
         let base = match bc {
@@ -139,6 +166,8 @@ impl Heat {
             alpha,
             dt,
             bc,
+            stencil,
+            taps: stencil.taps(ndim, h),
             h,
             r,
             modes,
@@ -206,15 +235,28 @@ impl Heat {
         })
     }
 
-    /// Amplitude of each mode in the scheme's solution after `step` steps: `A_m g_m^step`.
+    /// Amplitude of each mode in the scheme's solution after `step` steps: `A_m g_m^step`,
+    /// `g_m = 1 + alpha dt lambda_h(k_m)`.
     fn scheme_amplitudes(&self, step: u64) -> [f64; 2] {
         self.modes.map(|m| {
-            let g: f64 = 1.0
-                - (0..3)
-                    .map(|a| 4.0 * self.r[a] * (m.k[a] * self.h[a] / 2.0).sin().powi(2))
-                    .sum::<f64>();
+            let theta = std::array::from_fn(|a| m.k[a] * self.h[a]);
+            let g = 1.0 + self.alpha * self.dt * self.taps.eigenvalue(theta);
             m.amplitude * g.powi(step as i32)
         })
+    }
+
+    /// Amplitude of each mode after `step` forward-Euler steps with the EXACT Laplacian:
+    /// `A_m (1 - alpha dt |k_m|^2)^step`. The scheme's solution differs from it only by
+    /// the stencil's error.
+    fn euler_amplitudes(&self, step: u64) -> [f64; 2] {
+        self.modes.map(|m| {
+            let k2: f64 = m.k.iter().map(|k| k * k).sum();
+            m.amplitude * (1.0 - self.alpha * self.dt * k2).powi(step as i32)
+        })
+    }
+
+    pub fn stencil(&self) -> Stencil {
+        self.stencil
     }
 
     /// `sum_m amplitudes[m] prod_a sin(k_{m,a} x_a)` at global index `idx`.
@@ -238,6 +280,7 @@ impl Heat {
     pub fn local_errors(&self, u: &Field<f64>, step: u64) -> HeatErrors {
         let pde = self.pde_amplitudes(step as f64 * self.dt);
         let scheme_amplitudes = self.scheme_amplitudes(step);
+        let euler = self.euler_amplitudes(step);
         let mut e = HeatErrors::default();
         let inner = u.interior();
         let hi = inner.hi();
@@ -251,10 +294,12 @@ impl Heat {
                     e.vs_analytic = e.vs_analytic.max((v - exact).abs());
                     e.vs_scheme = e.vs_scheme.max((v - scheme).abs());
                     e.discretisation = e.discretisation.max((scheme - exact).abs());
+                    e.spatial = e.spatial.max((v - self.superpose(euler, g)).abs());
                     // NaN never compares greater: record it explicitly
                     if !v.is_finite() {
                         e.vs_analytic = f64::INFINITY;
                         e.vs_scheme = f64::INFINITY;
+                        e.spatial = f64::INFINITY;
                     }
                 }
             }
@@ -275,8 +320,11 @@ pub struct HeatErrors {
     pub vs_analytic: f64,
     /// `max |u - u_scheme|`: round-off only, if the implementation is right.
     pub vs_scheme: f64,
-    /// `max |u_scheme - u_pde|`: the `O(dt + h^2)` truncation error of FTCS.
+    /// `max |u_scheme - u_pde|`: the `O(dt + h^p)` truncation error of the scheme.
     pub discretisation: f64,
+    /// `max |u - u_euler|` against forward Euler with the exact Laplacian: the `O(h^p)`
+    /// error of the stencil alone.
+    pub spatial: f64,
 }
 
 impl HeatErrors {
@@ -286,6 +334,15 @@ impl HeatErrors {
         let tol = Heat::roundoff_tolerance(step);
         self.vs_scheme <= tol && self.vs_analytic <= self.discretisation + tol
     }
+}
+
+/// Grid spacing per internal axis of a grid of `shape` (1 on inactive axes).
+fn internal_spacing(shape: &[usize], bc: Boundary) -> [f64; 3] {
+    let mut h = [1.0; 3];
+    for (a, &n) in shape.iter().enumerate() {
+        h[3 - shape.len() + a] = spacing(n, bc);
+    }
+    h
 }
 
 /// Grid spacing of an axis of `n` points on `[0, 1]`.
@@ -304,7 +361,7 @@ impl Kernel for Heat {
     }
 
     fn radius(&self) -> usize {
-        1
+        self.stencil.radius()
     }
 
     fn initial_value(&self, _level: usize, idx: GlobalIndex) -> f64 {
@@ -318,6 +375,15 @@ impl Kernel for Heat {
 
     #[inline]
     fn update_row(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
+        if self.stencil != Stencil::Standard {
+            // u + alpha dt (L u), the taps summed first in their fixed order
+            self.taps.apply(s, 0, out);
+            let adt = self.alpha * self.dt;
+            for (y, c) in out.iter_mut().zip(s.row(0, 0, 0)) {
+                *y = c + adt * *y;
+            }
+            return;
+        }
         let n = out.len();
         let c = &s.row(0, 0, 0)[..n];
         let (w, e) = (&s.row(0, 0, -1)[..n], &s.row(0, 0, 1)[..n]);
@@ -359,24 +425,58 @@ mod tests {
 
     /// Runs `steps` FTCS steps on one Dirichlet block, the ghosts holding the boundary value.
     fn run_one_block(shape: &[usize], steps: u64, dt_fraction: f64) -> (Heat, Field<f64>) {
-        let heat = Heat::new(
+        run_stencil(
             shape,
             Boundary::Dirichlet,
-            1.0,
-            dt_fraction * Heat::stability_limit(shape, Boundary::Dirichlet, 1.0),
+            Stencil::Standard,
+            steps,
+            dt_fraction,
         )
-        .unwrap();
-        let periodic = vec![false; shape.len()];
+    }
+
+    /// Runs `steps` steps on one block of a Dirichlet grid (ghosts hold the boundary value)
+    /// or of a periodic grid (ghosts refreshed from the opposite side each step).
+    fn run_stencil(
+        shape: &[usize],
+        bc: Boundary,
+        stencil: Stencil,
+        steps: u64,
+        dt_fraction: f64,
+    ) -> (Heat, Field<f64>) {
+        let limit = Heat::stability_limit(shape, bc, stencil, 1.0);
+        let heat = Heat::new(shape, bc, stencil, 1.0, dt_fraction * limit).unwrap();
+        let periodic = vec![bc == Boundary::Periodic; shape.len()];
         let grid = Grid::new(shape, &periodic).unwrap();
-        let ghost: [usize; 3] = std::array::from_fn(|a| usize::from(grid.is_active(a)));
+        let r = stencil.radius();
+        let ghost: [usize; 3] = std::array::from_fn(|a| r * usize::from(grid.is_active(a)));
         let mut u = kernel::initial_block(&heat, &grid, grid.bounds(), ghost, 0);
         let mut next = u.clone();
         let inner = u.interior();
+        let threads = kernel::Threads::serial();
         for _ in 0..steps {
-            kernel::apply_rows(&heat, &[&u], &mut next, &inner);
+            if bc == Boundary::Periodic {
+                wrap_periodic(&mut u);
+            }
+            kernel::apply_rows(&heat, &[&u], &mut next, &inner, 0, &threads);
             std::mem::swap(&mut u, &mut next);
         }
         (heat, u)
+    }
+
+    /// Fills the ghosts of a single periodic block from the opposite side.
+    fn wrap_periodic(u: &mut Field<f64>) {
+        let shape = u.shape();
+        let (g, n) = (u.ghost(), u.owned().size);
+        let a = u.array_mut();
+        for i in 0..shape[0] {
+            for j in 0..shape[1] {
+                for k in 0..shape[2] {
+                    let wrap = |x: usize, a: usize| (x + n[a] - g[a] % n[a]) % n[a] + g[a];
+                    let src = [wrap(i, 0), wrap(j, 1), wrap(k, 2)];
+                    a[[i, j, k]] = a[src];
+                }
+            }
+        }
     }
 
     #[test]
@@ -392,14 +492,39 @@ mod tests {
     }
 
     #[test]
+    fn every_stencil_matches_its_scheme_exactly() {
+        let cases = [
+            (vec![19, 12], Boundary::Dirichlet, Stencil::Compact),
+            (vec![9, 8, 7], Boundary::Dirichlet, Stencil::Compact),
+            (vec![16, 12], Boundary::Periodic, Stencil::Compact),
+            (vec![16, 12], Boundary::Periodic, Stencil::Fourth),
+            (vec![8, 10, 12], Boundary::Periodic, Stencil::Fourth),
+            (vec![10, 12], Boundary::Periodic, Stencil::Standard),
+        ];
+        for (shape, bc, stencil) in cases {
+            let steps = 40;
+            let (heat, u) = run_stencil(&shape, bc, stencil, steps, 0.9);
+            let e = heat.local_errors(&u, steps);
+            assert!(e.validates(steps), "{shape:?} {bc:?} {stencil:?}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn fourth_order_stencil_needs_a_periodic_grid() {
+        let e = Heat::new(&[8, 8], Boundary::Dirichlet, Stencil::Fourth, 1.0, 1e-5).unwrap_err();
+        assert!(e.to_string().contains("--stencil"), "{e}");
+    }
+
+    #[test]
     fn unstable_time_step_is_refused_with_the_limit() {
-        let limit = Heat::stability_limit(&[63, 63], Boundary::Dirichlet, 1.0);
+        let std = Stencil::Standard;
+        let limit = Heat::stability_limit(&[63, 63], Boundary::Dirichlet, std, 1.0);
         assert!((limit - 1.0 / (4.0 * 64.0 * 64.0)).abs() < 1e-18);
-        let err = Heat::new(&[63, 63], Boundary::Dirichlet, 1.0, limit * 1.01).unwrap_err();
+        let err = Heat::new(&[63, 63], Boundary::Dirichlet, std, 1.0, limit * 1.01).unwrap_err();
         assert!(err.to_string().contains("unstable"), "{err}");
         assert!(err.to_string().contains(&format!("{limit:e}")), "{err}");
-        assert!(Heat::new(&[63, 63], Boundary::Dirichlet, 1.0, limit).is_ok());
-        assert!(Heat::new(&[63, 63], Boundary::Dirichlet, -1.0, limit).is_err());
+        assert!(Heat::new(&[63, 63], Boundary::Dirichlet, std, 1.0, limit).is_ok());
+        assert!(Heat::new(&[63, 63], Boundary::Dirichlet, std, -1.0, limit).is_err());
     }
 
     #[test]
@@ -411,7 +536,7 @@ mod tests {
 
     #[test]
     fn sine_tables_equal_direct_evaluation_inside_and_in_ghosts() {
-        let heat = Heat::new(&[9, 7], Boundary::Dirichlet, 1.0, 1e-4).unwrap();
+        let heat = Heat::new(&[9, 7], Boundary::Dirichlet, Stencil::Standard, 1.0, 1e-4).unwrap();
         for i in -1..=9 {
             for j in -1..=7 {
                 for m in 0..2 {
@@ -424,7 +549,7 @@ mod tests {
 
     #[test]
     fn analytic_and_discrete_agree_at_t0_and_decay() {
-        let heat = Heat::new(&[20, 20], Boundary::Periodic, 0.5, 1e-4).unwrap();
+        let heat = Heat::new(&[20, 20], Boundary::Periodic, Stencil::Standard, 0.5, 1e-4).unwrap();
         let g = [0, 3, 7];
         assert_eq!(heat.analytic(g, 0.0), heat.discrete(g, 0));
         assert!(heat.analytic(g, 0.1).abs() < heat.analytic(g, 0.0).abs());

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 /// The heat binary built by cargo for this test run.
 pub const HEAT: &str = env!("CARGO_BIN_EXE_heat");
 pub const RENDER: &str = env!("CARGO_BIN_EXE_render");
+pub const POISSON: &str = env!("CARGO_BIN_EXE_poisson");
 
 /// The outcome of one launch.
 pub struct Run {
@@ -141,4 +142,166 @@ pub fn assert_same_field(a: &Path, b: &Path, what: &str) {
             vb[first]
         );
     }
+}
+
+/// `bin` on `n` ranks with `args` (progress lines off), which must succeed.
+pub fn run_ok(bin: &str, n: usize, args: &[&str]) -> Run {
+    let mut all = vec!["--progress", "0"];
+    all.extend_from_slice(args);
+    let name = Path::new(bin)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    mpirun(n, bin, &all).expect_ok(&format!("{name} -n {n} {args:?}"))
+}
+
+/// Path of simulation `sim`'s checkpoint of `step` in `dir`.
+pub fn checkpoint_of(dir: &Path, sim: &str, step: u64) -> PathBuf {
+    dir.join(format!("{sim}_{step:08}.h5"))
+}
+
+/// The dataset `/fields/NAME` of a checkpoint as bit patterns, whatever its element type
+/// (f64 for PDEs, u8 for Life): its shape and one u64 per value.
+pub fn read_bits(path: &Path, name: &str) -> (Vec<usize>, Vec<u64>) {
+    let file = hdf5::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let ds = file
+        .dataset(&format!("fields/{name}"))
+        .unwrap_or_else(|e| panic!("{}: no /fields/{name}: {e}", path.display()));
+    let dtype = ds.dtype().expect("dtype");
+    let values: Vec<u64> = if dtype.is::<f64>() {
+        ds.read_raw::<f64>()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    } else if dtype.is::<u8>() {
+        ds.read_raw::<u8>()
+            .unwrap()
+            .iter()
+            .map(|&v| u64::from(v))
+            .collect()
+    } else {
+        panic!("{}: /fields/{name} has an unexpected type", path.display())
+    };
+    (ds.shape(), values)
+}
+
+/// Asserts two checkpoints hold bitwise-identical `/fields/NAME` for each of `names`.
+pub fn assert_same_fields(a: &Path, b: &Path, names: &[&str], what: &str) {
+    for name in names {
+        let (sa, va) = read_bits(a, name);
+        let (sb, vb) = read_bits(b, name);
+        assert_eq!(sa, sb, "{what}: shapes of {name} differ");
+        if va != vb {
+            let first = va.iter().zip(&vb).position(|(x, y)| x != y).unwrap();
+            let differ = va.iter().zip(&vb).filter(|(x, y)| x != y).count();
+            panic!(
+                "{what}: {differ} of {} values of {name} differ, first at flat index {first}",
+                va.len()
+            );
+        }
+    }
+}
+
+/// Runs simulation `sim` (binary `bin`) with `args` to step `steps` once per case
+/// `(ranks, extra args)` and asserts every final checkpoint holds bitwise the same
+/// `fields` as the first case's. Each run's stdout must contain `expect` (its validation).
+pub fn assert_rank_invariant(
+    bin: &str,
+    sim: &str,
+    args: &[&str],
+    steps: u64,
+    fields: &[&str],
+    expect: &str,
+    cases: &[(usize, &[&str])],
+) {
+    let steps_s = steps.to_string();
+    let mut first: Option<(String, PathBuf)> = None;
+    let dirs: Vec<_> = cases.iter().map(|_| temp_dir()).collect();
+    for ((n, extra), dir) in cases.iter().zip(&dirs) {
+        let mut a = vec![
+            "--steps",
+            steps_s.as_str(),
+            "--out",
+            dir.path().to_str().unwrap(),
+        ];
+        a.extend_from_slice(args);
+        a.extend_from_slice(extra);
+        let r = run_ok(bin, *n, &a);
+        assert!(
+            r.stdout.contains(expect),
+            "{sim} -n {n} {a:?}: no '{expect}' in\n{}",
+            r.stdout
+        );
+        let path = checkpoint_of(dir.path(), sim, steps);
+        let what = format!("{sim} {args:?} on {n} ranks with {extra:?}");
+        match &first {
+            None => first = Some((what, path)),
+            Some((w0, p0)) => assert_same_fields(p0, &path, fields, &format!("{what} vs {w0}")),
+        }
+    }
+}
+
+/// Runs `sim` to `split` on `n1` ranks (checkpoint every `split` steps), restarts from that
+/// checkpoint on `n2` ranks to `steps`, and asserts the final `fields` equal bitwise those
+/// of an uninterrupted run on `n1` ranks.
+pub fn assert_restart_continues(
+    bin: &str,
+    sim: &str,
+    args: &[&str],
+    split: u64,
+    steps: u64,
+    fields: &[&str],
+    (n1, n2): (usize, usize),
+) {
+    let (whole, parts) = (temp_dir(), temp_dir());
+    let (steps_s, split_s) = (steps.to_string(), split.to_string());
+    let mut a = vec![
+        "--steps",
+        steps_s.as_str(),
+        "--out",
+        whole.path().to_str().unwrap(),
+    ];
+    a.extend_from_slice(args);
+    run_ok(bin, n1, &a);
+    let parts_dir = parts.path().to_str().unwrap();
+    let mut a = vec!["--steps", split_s.as_str(), "--out", parts_dir];
+    a.extend_from_slice(args);
+    run_ok(bin, n1, &a);
+    let ck = checkpoint_of(parts.path(), sim, split);
+    let ck_s = ck.to_str().unwrap().to_string();
+    let mut a = vec![
+        "--steps",
+        steps_s.as_str(),
+        "--out",
+        parts_dir,
+        "--restart",
+        ck_s.as_str(),
+    ];
+    a.extend_from_slice(args);
+    run_ok(bin, n2, &a);
+    assert_same_fields(
+        &checkpoint_of(whole.path(), sim, steps),
+        &checkpoint_of(parts.path(), sim, steps),
+        fields,
+        &format!("{sim} {args:?}: restart at {split} on {n2} ranks vs uninterrupted on {n1}"),
+    );
+}
+
+/// The observed order of error column `name` printed by a `--convergence` study, from its
+/// line `observed order (finest pair): NAME X.XX (theory P), ...`.
+pub fn observed_order(run: &Run, name: &str) -> f64 {
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("observed order (finest pair):"))
+        .unwrap_or_else(|| panic!("no observed order in\n{}", run.stdout));
+    let rest = &line[line
+        .find(name)
+        .unwrap_or_else(|| panic!("no '{name}' in {line}"))
+        + name.len()..];
+    let tok = rest.split_whitespace().next().unwrap_or("");
+    tok.parse()
+        .unwrap_or_else(|_| panic!("'{tok}' after '{name}' is not a number:\n{}", run.stdout))
 }

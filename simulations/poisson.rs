@@ -1,0 +1,241 @@
+//! `poisson`: -Laplacian(u) = f with Dirichlet data on the unit square or cube, solved by
+//! Jacobi, red-black Gauss-Seidel or SOR iterations on a grid split over MPI ranks, checked
+//! against a manufactured solution.
+//!
+//!     mpirun -n 4 target/release/poisson --size 257x257 --method sor --rtol 1e-10
+//!     mpirun -n 2 target/release/poisson --size 15x15 --convergence 4
+//!
+//! `--steps` is the iteration cap. See `tessera::kernels::poisson` for the numerics.
+
+use clap::Parser;
+use std::process::ExitCode;
+use tessera::checkpoint::Param;
+use tessera::cli::{self, Extents, RunFlags};
+use tessera::convergence::{self, Level};
+use tessera::driver::{self, Convergence, Outcome, RunOptions};
+use tessera::geometry::{join_x, Decomposition, Grid};
+use tessera::kernels::poisson::{Method, Poisson};
+use tessera::runtime::{self, Parallel};
+use tessera::{Error, Result};
+
+/// The Poisson equation -Laplacian(u) = f on [0,1]^d (d = 1, 2, 3) with Dirichlet data,
+/// solved by stationary iterations to a relative residual tolerance, MPI-parallel, with
+/// parallel HDF5 checkpoints. Validates itself against a manufactured solution.
+/// --steps is the maximum number of iterations.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Interior grid points per axis: NX, NXxNY or NXxNYxNZ.
+    #[arg(long, value_name = "NXxNY[xNZ]", default_value = "129x129")]
+    size: Extents,
+    /// Iteration: jacobi, gauss-seidel (red-black) or sor (red-black).
+    #[arg(long, default_value = "sor")]
+    method: Method,
+    /// SOR relaxation factor (default: optimal for the model problem, 2/(1+sin(pi h))).
+    #[arg(long)]
+    omega: Option<f64>,
+    /// Stop when ||f + L u||_2 <= RTOL ||f||_2.
+    #[arg(long, default_value_t = 1e-10)]
+    rtol: f64,
+    /// Check the residual every N iterations (each check costs about one sweep).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    check_every: u64,
+    /// Convergence study: LEVELS grids, each refined 2x per axis from --size, each solved
+    /// to --rtol, and the observed order of the error. Writes no checkpoints.
+    #[arg(long, value_name = "LEVELS", default_value_t = 0)]
+    convergence: u32,
+    #[command(flatten)]
+    run: RunFlags,
+}
+
+fn main() -> ExitCode {
+    runtime::main_with_mpi("poisson", run)
+}
+
+fn run(parallel: &Parallel) -> Result<()> {
+    let Some(cli) = parallel.agree(cli::parse::<Cli>(parallel))? else {
+        return Ok(());
+    };
+    if cli.convergence > 0 {
+        return convergence_study(parallel, &cli);
+    }
+    let (poisson, decomposition) = parallel.agree(setup(parallel, &cli, &cli.size.0))?;
+    let grid = decomposition.grid();
+    let options = options(parallel, &cli, &poisson, &decomposition);
+    if parallel.is_root() {
+        println!(
+            "tessera poisson: {}D -Laplacian(u) = f on a {} grid, {}-point Laplacian, \
+             Dirichlet data of a manufactured solution",
+            grid.ndim(),
+            grid.shape_string(),
+            2 * grid.ndim() + 1
+        );
+        println!(
+            "  {}, stop at ||r||/||f|| <= {:.1e} (checked every {} iterations), at most {} iterations",
+            describe(&poisson),
+            cli.rtol,
+            cli.check_every,
+            cli.run.steps
+        );
+        println!(
+            "  {}",
+            options.layout_line(parallel, &decomposition, &poisson)
+        );
+        if let Some(r) = &cli.run.restart {
+            println!("  restarting from {}", r.display());
+        }
+    }
+
+    let outcome = driver::run(parallel, &decomposition, &poisson, &options)?;
+
+    let reference = options.convergence.expect("set above").reference;
+    let (error, bound, residual) = check(parallel, &poisson, &outcome);
+    let validates = outcome.converged && error <= bound;
+    if parallel.is_root() {
+        println!("residual history (||r||/||f||, first check below each power of ten)");
+        let mut decade = f64::INFINITY;
+        let last = outcome.residuals.len().saturating_sub(1);
+        for (i, &(step, r)) in outcome.residuals.iter().enumerate() {
+            let rel = r / reference;
+            if rel < decade || i == 0 || i == last {
+                println!("  iteration {step:>8}   {rel:.3e}");
+                decade = 10f64.powf(rel.log10().floor());
+            }
+        }
+        let rel = residual / reference;
+        if outcome.converged {
+            println!(
+                "result: converged after {} iterations, ||r||/||f|| = {rel:.3e}",
+                outcome.step
+            );
+        } else {
+            println!(
+                "result: NOT converged after {} iterations (||r||/||f|| = {rel:.3e} > {:.1e}); \
+                 raise --steps or use --method sor",
+                outcome.step, cli.rtol
+            );
+        }
+        println!(
+            "  max |u - u*| = {error:.3e}   a-priori bound (max|tau| + ||r||)/8 = {bound:.3e}"
+        );
+        println!(
+            "  {}",
+            if validates {
+                "Solution validates"
+            } else {
+                "Solution does NOT validate"
+            }
+        );
+    }
+    driver::print_performance(parallel, grid, &outcome);
+    if validates {
+        Ok(())
+    } else {
+        parallel.agree(Err(Error::NotValidated(if outcome.converged {
+            format!("the error {error:.3e} exceeds its bound {bound:.3e}")
+        } else {
+            format!("no convergence within {} iterations", outcome.step)
+        })))
+    }
+}
+
+fn setup(parallel: &Parallel, cli: &Cli, shape: &[usize]) -> Result<(Poisson, Decomposition)> {
+    let poisson = Poisson::new(shape, cli.method, cli.omega)?;
+    let grid = Grid::new(shape, &vec![false; shape.len()])?;
+    let procs = cli.run.procs.as_ref().map(|p| p.0.as_slice());
+    Ok((poisson, Decomposition::new(grid, parallel.size(), procs)?))
+}
+
+/// `sor (omega 1.9524)`.
+fn describe(p: &Poisson) -> String {
+    match p.method() {
+        Method::Sor => format!("method sor (omega {:.6})", p.omega()),
+        m => format!("method {}", m.as_str()),
+    }
+}
+
+/// The driver's options: no time step; stop on the residual relative to `||f||_2`.
+fn options(
+    parallel: &Parallel,
+    cli: &Cli,
+    poisson: &Poisson,
+    decomposition: &Decomposition,
+) -> RunOptions {
+    let owned = decomposition.owned(parallel.rank());
+    let block = tessera::field::Field::<f64>::new(owned, [0; 3]);
+    let reference = parallel.sum_exact(&poisson.local_rhs_norm2(&block)).sqrt();
+    let parameters = vec![
+        (
+            "method".into(),
+            Param::Text(poisson.method().as_str().into()),
+        ),
+        ("omega".into(), Param::Float(poisson.omega())),
+    ];
+    RunOptions {
+        convergence: Some(Convergence {
+            rtol: cli.rtol,
+            reference,
+            check_every: cli.check_every,
+        }),
+        ..cli
+            .run
+            .options(0.0, parameters, poisson.origin(), poisson.spacing())
+    }
+}
+
+/// The global error `max |u - u*|`, its a-priori bound and the final residual norm.
+fn check(parallel: &Parallel, poisson: &Poisson, outcome: &Outcome<f64>) -> (f64, f64, f64) {
+    let error = parallel.max_f64(poisson.local_error(&outcome.levels[0]));
+    let residual = outcome.residuals.last().map_or(f64::NAN, |r| r.1);
+    (error, poisson.error_bound(residual), residual)
+}
+
+/// `--convergence LEVELS`: each grid solved to --rtol; error against u* and its order.
+fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
+    if cli.run.restart.is_some() {
+        return parallel.agree(Err(Error::arg(
+            "--convergence",
+            "solves fresh grids; it cannot be combined with --restart",
+        )));
+    }
+    let coarse = &cli.size.0;
+    if parallel.is_root() {
+        println!(
+            "tessera poisson: convergence study, {} levels from {}, method {}, rtol {:.1e}",
+            cli.convergence,
+            join_x(coarse),
+            cli.method.as_str(),
+            cli.rtol
+        );
+    }
+    let mut levels = Vec::new();
+    for l in 0..cli.convergence {
+        let shape: Vec<usize> = coarse.iter().map(|&n| (n + 1) * (1 << l) - 1).collect();
+        let (poisson, decomposition) = parallel.agree(setup(parallel, cli, &shape))?;
+        let options = RunOptions {
+            progress_every: 0.0,
+            write_checkpoints: false,
+            ..options(parallel, cli, &poisson, &decomposition)
+        };
+        let outcome = driver::run(parallel, &decomposition, &poisson, &options)?;
+        let (error, bound, _) = check(parallel, &poisson, &outcome);
+        if !outcome.converged || error > bound {
+            return parallel.agree(Err(Error::NotValidated(format!(
+                "level {l} ({}) did not converge within {} iterations or exceeds its error bound",
+                join_x(&shape),
+                outcome.step
+            ))));
+        }
+        levels.push(Level {
+            grid: join_x(&shape),
+            h: poisson.spacing().into_iter().fold(0.0, f64::max),
+            steps: outcome.step,
+            errors: vec![error],
+        });
+    }
+    if parallel.is_root() {
+        print!("{}", convergence::table(&levels, &[("max |u - u*|", 2.0)]));
+        println!("  every level converged and is within its a-priori error bound");
+    }
+    Ok(())
+}
