@@ -64,6 +64,9 @@ pub struct RunFlags {
     /// Allow replacing checkpoint files already in --out.
     #[arg(long)]
     pub overwrite: bool,
+    /// Write no checkpoint at all (benchmarks, throw-away runs).
+    #[arg(long, conflicts_with = "checkpoint_every")]
+    pub no_checkpoint: bool,
     /// Seconds between progress lines (0: none).
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     pub progress: f64,
@@ -98,6 +101,7 @@ impl RunFlags {
             spacing,
             steps_per_exchange: self.steps_per_exchange,
             threads: self.threads,
+            write_checkpoints: !self.no_checkpoint,
             ..RunOptions::new(self.steps, dt, self.out.clone())
         }
     }

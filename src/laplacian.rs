@@ -4,8 +4,8 @@
 //! Writing `D_a` for the 3-point second difference `(u_{-1} - 2 u_0 + u_{+1}) / h_a^2`:
 //!
 //! - [`Stencil::Standard`]: `L = sum_a D_a`, the 3/5/7-point Laplacian. Second order.
-//! - [`Stencil::Compact`]: `L = sum_a D_a + sum_{a<b} (h_a^2 + h_b^2)/12 D_a D_b
-//!   + (h_x^2 h_y^2 + h_x^2 h_z^2 + h_y^2 h_z^2)/90 D_x D_y D_z`: the 9-point (2D) and
+//! - [`Stencil::Compact`]: `L = sum_a D_a + sum_{a<b} (h_a^2 + h_b^2)/12 D_a D_b +
+//!   (h_x^2 h_y^2 + h_x^2 h_z^2 + h_y^2 h_z^2)/90 D_x D_y D_z`: the 9-point (2D) and
 //!   27-point (3D) Laplacian, which reads edge and corner neighbours. On a square grid it is
 //!   the classical isotropic `[1 4 1; 4 -20 4; 1 4 1] / (6 h^2)` and `[corners 1, edges 3,
 //!   faces 14, centre -128] / (30 h^2)`. Second order, with a leading error that does not
@@ -253,11 +253,14 @@ mod tests {
         ] {
             let error = |n: usize| -> f64 {
                 let h = 1.0 / n as f64;
-                let mut hh = [1.0; 3];
-                for a in 3 - ndim..3 {
-                    // unequal spacing on purpose
-                    hh[a] = h * (1.0 + 0.25 * a as f64);
-                }
+                // unequal spacing on purpose
+                let hh: [f64; 3] = std::array::from_fn(|a| {
+                    if a >= 3 - ndim {
+                        h * (1.0 + 0.25 * a as f64)
+                    } else {
+                        1.0
+                    }
+                });
                 let taps = stencil.taps(ndim, hh);
                 let g = 2;
                 let mut size = [1; 3];

@@ -16,6 +16,7 @@
 //!   the driver with its own ghost exchange ([`Kernel::phases`] = 2); cells of the other
 //!   colour are copied. Converges for `0 < omega < 2`; the optimal
 //!   `omega = 2 / (1 + sin(pi h))` for the model problem needs `O(N)` iterations.
+//!
 //! Colours are a function of the GLOBAL index, so the iterates do not depend on the rank
 //! count; the residual norm is summed exactly ([`crate::exact_sum`]), so the stopping test,
 //! and hence the iteration count, is the same on every rank count too.

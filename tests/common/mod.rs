@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 /// The heat binary built by cargo for this test run.
 pub const HEAT: &str = env!("CARGO_BIN_EXE_heat");
 pub const RENDER: &str = env!("CARGO_BIN_EXE_render");
+pub const WAVE: &str = env!("CARGO_BIN_EXE_wave");
+pub const ADVECT: &str = env!("CARGO_BIN_EXE_advect");
+pub const LIFE: &str = env!("CARGO_BIN_EXE_life");
 pub const POISSON: &str = env!("CARGO_BIN_EXE_poisson");
 
 /// The outcome of one launch.
