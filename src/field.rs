@@ -122,6 +122,17 @@ impl<T: Scalar> Field<T> {
             .slice(s![g[0]..g[0] + n[0], g[1]..g[1] + n[1], g[2]..g[2] + n[2]])
     }
 
+    /// Calls `f(global index, value)` for every owned cell, in row-major order.
+    pub fn for_each_owned(&self, mut f: impl FnMut([i64; DIMS], T))
+    where
+        T: Copy,
+    {
+        for ((i, j, k), &v) in self.owned_view().indexed_iter() {
+            let l = [i, j, k];
+            f(std::array::from_fn(|a| (l[a] + self.owned.lo[a]) as i64), v);
+        }
+    }
+
     /// Sets every cell, ghosts included, to `f(global index)`.
     pub fn fill_with(&mut self, mut f: impl FnMut([i64; DIMS]) -> T) {
         let (owned, ghost) = (self.owned, self.ghost);

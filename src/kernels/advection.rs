@@ -702,26 +702,19 @@ impl Advection {
         let scheme = self.scheme_amplitudes(step);
         let initial = self.modes.map(|m| m.c);
         let mut e = AdvectionErrors::default();
-        let inner = u.interior();
-        let hi = inner.hi();
-        for i in inner.lo[0]..hi[0] {
-            for j in inner.lo[1]..hi[1] {
-                for k in inner.lo[2]..hi[2] {
-                    let w = self.waves_at(u.global_index([i, j, k]));
-                    let v = u.array()[[i, j, k]];
-                    let (pde, sch) = (Self::superpose(&exact, &w), Self::superpose(&scheme, &w));
-                    e.vs_exact = e.vs_exact.max((v - pde).abs());
-                    e.vs_scheme = e.vs_scheme.max((v - sch).abs());
-                    e.discretisation = e.discretisation.max((sch - pde).abs());
-                    e.vs_initial = e.vs_initial.max((v - Self::superpose(&initial, &w)).abs());
-                    if !v.is_finite() {
-                        e.vs_exact = f64::INFINITY;
-                        e.vs_scheme = f64::INFINITY;
-                        e.vs_initial = f64::INFINITY;
-                    }
-                }
+        u.for_each_owned(|g, v| {
+            let w = self.waves_at(g);
+            let (pde, sch) = (Self::superpose(&exact, &w), Self::superpose(&scheme, &w));
+            e.vs_exact = e.vs_exact.max((v - pde).abs());
+            e.vs_scheme = e.vs_scheme.max((v - sch).abs());
+            e.discretisation = e.discretisation.max((sch - pde).abs());
+            e.vs_initial = e.vs_initial.max((v - Self::superpose(&initial, &w)).abs());
+            if !v.is_finite() {
+                e.vs_exact = f64::INFINITY;
+                e.vs_scheme = f64::INFINITY;
+                e.vs_initial = f64::INFINITY;
             }
-        }
+        });
         e
     }
 

@@ -282,28 +282,20 @@ impl Heat {
         let scheme_amplitudes = self.scheme_amplitudes(step);
         let euler = self.euler_amplitudes(step);
         let mut e = HeatErrors::default();
-        let inner = u.interior();
-        let hi = inner.hi();
-        for i in inner.lo[0]..hi[0] {
-            for j in inner.lo[1]..hi[1] {
-                for k in inner.lo[2]..hi[2] {
-                    let g = u.global_index([i, j, k]);
-                    let v = u.array()[[i, j, k]];
-                    let exact = self.superpose(pde, g);
-                    let scheme = self.superpose(scheme_amplitudes, g);
-                    e.vs_analytic = e.vs_analytic.max((v - exact).abs());
-                    e.vs_scheme = e.vs_scheme.max((v - scheme).abs());
-                    e.discretisation = e.discretisation.max((scheme - exact).abs());
-                    e.spatial = e.spatial.max((v - self.superpose(euler, g)).abs());
-                    // NaN never compares greater: record it explicitly
-                    if !v.is_finite() {
-                        e.vs_analytic = f64::INFINITY;
-                        e.vs_scheme = f64::INFINITY;
-                        e.spatial = f64::INFINITY;
-                    }
-                }
+        u.for_each_owned(|g, v| {
+            let exact = self.superpose(pde, g);
+            let scheme = self.superpose(scheme_amplitudes, g);
+            e.vs_analytic = e.vs_analytic.max((v - exact).abs());
+            e.vs_scheme = e.vs_scheme.max((v - scheme).abs());
+            e.discretisation = e.discretisation.max((scheme - exact).abs());
+            e.spatial = e.spatial.max((v - self.superpose(euler, g)).abs());
+            // NaN never compares greater: record it explicitly
+            if !v.is_finite() {
+                e.vs_analytic = f64::INFINITY;
+                e.vs_scheme = f64::INFINITY;
+                e.spatial = f64::INFINITY;
             }
-        }
+        });
         e
     }
 

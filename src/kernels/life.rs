@@ -182,7 +182,7 @@ impl Life {
             return 0;
         }
         let mut count = 0;
-        for_each_owned(u, |g, v| {
+        u.for_each_owned(|g, v| {
             count += i64::from(v != self.glider_cell(g, generation));
         });
         count
@@ -204,19 +204,6 @@ impl Life {
 /// Live cells among the owned cells of `u`.
 pub fn local_population(u: &Field<u8>) -> i64 {
     u.owned_view().iter().map(|&v| i64::from(v)).sum()
-}
-
-/// Calls `f(global index, value)` for every owned cell of `u`.
-fn for_each_owned(u: &Field<u8>, mut f: impl FnMut(GlobalIndex, u8)) {
-    let inner = u.interior();
-    let hi = inner.hi();
-    for i in inner.lo[0]..hi[0] {
-        for j in inner.lo[1]..hi[1] {
-            for k in inner.lo[2]..hi[2] {
-                f(u.global_index([i, j, k]), u.array()[[i, j, k]]);
-            }
-        }
-    }
 }
 
 /// SplitMix64's finaliser: a cheap, well-mixing 64-bit hash.
@@ -317,7 +304,7 @@ mod tests {
     /// The live cells of `u`, sorted.
     fn alive(u: &Field<u8>) -> Vec<(i64, i64)> {
         let mut v = Vec::new();
-        for_each_owned(u, |g, x| {
+        u.for_each_owned(|g, x| {
             assert!(x <= 1, "a cell holds {x}");
             if x == 1 {
                 v.push((g[1], g[2]));

@@ -13,6 +13,7 @@ pub const WAVE: &str = env!("CARGO_BIN_EXE_wave");
 pub const ADVECT: &str = env!("CARGO_BIN_EXE_advect");
 pub const LIFE: &str = env!("CARGO_BIN_EXE_life");
 pub const POISSON: &str = env!("CARGO_BIN_EXE_poisson");
+pub const ALLEN_CAHN: &str = env!("CARGO_BIN_EXE_allen-cahn");
 
 /// The outcome of one launch.
 pub struct Run {
