@@ -114,9 +114,6 @@ fn run(parallel: &Parallel) -> Result<()> {
             100.0 * cfl / cfl_limit
         );
         println!("  {}", options.layout_line(parallel, &decomposition, &adv));
-        if let Some(r) = &cli.run.restart {
-            println!("  restarting from {}", r.display());
-        }
     }
     let mass0 = parallel.sum_exact(&adv.local_initial_sum(decomposition.owned(parallel.rank())));
 

@@ -69,9 +69,6 @@ fn run(parallel: &Parallel) -> Result<()> {
             cli.run.steps
         );
         println!("  {}", options.layout_line(parallel, &decomposition, &ac));
-        if let Some(r) = &cli.run.restart {
-            println!("  restarting from {}", r.display());
-        }
     }
 
     let mut outcome = driver::run(parallel, &decomposition, &ac, &options)?;

@@ -85,9 +85,6 @@ fn run(parallel: &Parallel) -> Result<()> {
             flags.steps
         );
         println!("  {}", options.layout_line(parallel, &decomposition, &heat));
-        if let Some(r) = &flags.restart {
-            println!("  restarting from {}", r.display());
-        }
     }
 
     let outcome = driver::run(parallel, &decomposition, &heat, &options)?;

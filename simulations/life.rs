@@ -75,9 +75,6 @@ fn run(parallel: &Parallel) -> Result<()> {
             ),
         }
         println!("  {}", options.layout_line(parallel, &decomposition, &life));
-        if let Some(r) = &cli.run.restart {
-            println!("  restarting from {}", r.display());
-        }
     }
 
     let outcome = driver::run(parallel, &decomposition, &life, &options)?;

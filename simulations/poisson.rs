@@ -81,9 +81,6 @@ fn run(parallel: &Parallel) -> Result<()> {
             "  {}",
             options.layout_line(parallel, &decomposition, &poisson)
         );
-        if let Some(r) = &cli.run.restart {
-            println!("  restarting from {}", r.display());
-        }
     }
 
     let outcome = driver::run(parallel, &decomposition, &poisson, &options)?;

@@ -87,9 +87,6 @@ fn run(parallel: &Parallel) -> Result<()> {
             cli.run.steps
         );
         println!("  {}", options.layout_line(parallel, &decomposition, &wave));
-        if let Some(r) = &cli.run.restart {
-            println!("  restarting from {}", r.display());
-        }
     }
 
     let mut outcome = driver::run(parallel, &decomposition, &wave, &options)?;

@@ -4,9 +4,11 @@
 use crate::checkpoint::Param;
 use crate::driver::RunOptions;
 use crate::error::{Error, Result};
+use crate::recovery::{self, Restart};
 use crate::runtime::Parallel;
 use clap::Parser;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Parses `NX[xNY[xNZ]]` (e.g. `1024x1024`, `128x128x128`): 1 to 3 positive integers.
 pub fn parse_extents(s: &str) -> std::result::Result<Vec<usize>, String> {
@@ -49,9 +51,18 @@ pub struct RunFlags {
     /// Directory for checkpoints (created if missing); file names carry the step number.
     #[arg(long, value_name = "DIR", default_value = "runs/out")]
     pub out: PathBuf,
-    /// Continue from this checkpoint, on any number of ranks.
-    #[arg(long, value_name = "FILE")]
+    /// Continue from this checkpoint, on any number of ranks; `auto`: from the newest
+    /// checkpoint in --out that passes its integrity check (falling back to older ones),
+    /// or from the start when there is none.
+    #[arg(long, value_name = "FILE|auto")]
     pub restart: Option<PathBuf>,
+    /// Stop with a checkpoint (exit status 75) before this much time has passed: 90s, 15m,
+    /// 1h30m or HH:MM:SS. The safety margin grows with the measured checkpoint time.
+    #[arg(long, value_name = "DURATION", value_parser = recovery::parse_duration)]
+    pub max_runtime: Option<Duration>,
+    /// Keep only the newest N checkpoints in --out (default: all).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep: Option<u64>,
     /// Process grid, e.g. 2x2 (default: chosen to minimise the halo volume).
     #[arg(long, value_name = "AxB[xC]")]
     pub procs: Option<Extents>,
@@ -91,7 +102,9 @@ impl RunFlags {
     ) -> RunOptions {
         RunOptions {
             checkpoint_every: self.checkpoint_every,
-            restart: self.restart.clone(),
+            restart: self.restart.as_deref().map(Restart::from_flag),
+            max_runtime: self.max_runtime,
+            keep: self.keep.map(|k| k as usize),
             ghost: self.ghost,
             overlap: !self.no_overlap,
             overwrite: self.overwrite,

@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use crate::field::{Field, Scalar};
 use crate::geometry::{Decomposition, Grid, IndexBox, DIMS};
 use crate::kernel::{self, Kernel, Threads};
+use crate::recovery::{self, Deadline, Restart};
 use crate::runtime::{HaloExchange, Parallel};
+use crate::signals;
 use mpi::datatype::Equivalence;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -27,8 +29,14 @@ pub struct RunOptions {
     pub checkpoint_every: u64,
     /// Directory for checkpoints.
     pub out_dir: PathBuf,
-    /// Restart from this checkpoint instead of the initial condition.
-    pub restart: Option<PathBuf>,
+    /// Start from a checkpoint (a file, or the newest good one in `out_dir`) instead of the
+    /// initial condition.
+    pub restart: Option<Restart>,
+    /// Stop with a checkpoint before this much time has passed since the start of the run
+    /// (the Slurm job's end, where Slurm says it, counts too).
+    pub max_runtime: Option<Duration>,
+    /// Keep only the newest this many checkpoints in `out_dir` (`None`: all).
+    pub keep: Option<usize>,
     /// Ghost layers per side, at least what one exchange cycle reads (`None`: exactly
     /// that, see [`RunOptions::ghost_width`]).
     pub ghost: Option<usize>,
@@ -105,6 +113,8 @@ impl RunOptions {
             checkpoint_every: 0,
             out_dir,
             restart: None,
+            max_runtime: None,
+            keep: None,
             ghost: None,
             overlap: true,
             overwrite: false,
@@ -219,19 +229,27 @@ where
     let mut next = levels[0].clone();
 
     // Start from the initial condition or from a checkpoint (any rank count).
-    let mut step = 0;
-    if let Some(path) = &options.restart {
-        let t = Instant::now();
-        step = parallel.agree(restart_into(
-            parallel,
-            kernel,
-            grid.shape(),
-            path,
-            options,
-            &mut levels,
-        ))?;
-        timings.checkpoint += t.elapsed();
-    }
+    let t = Instant::now();
+    let step = match &options.restart {
+        None => 0,
+        Some(Restart::File(path)) => {
+            let step = parallel.agree(restart_into(
+                parallel,
+                kernel,
+                grid.shape(),
+                path,
+                options,
+                &mut levels,
+            ))?;
+            if parallel.is_root() {
+                println!("  restarting from {} (step {step})", path.display());
+            }
+            step
+        }
+        Some(Restart::Auto) => resume_newest(parallel, kernel, grid.shape(), options, &mut levels)?,
+    };
+    let mut step = step;
+    timings.checkpoint += t.elapsed();
     if options.end_step < step {
         return parallel.agree(Err(Error::arg(
             "--steps",
@@ -266,6 +284,10 @@ where
     let mut residuals = Vec::new();
     let mut converged = false;
     let mut cycle = 0; // sweeps since the last exchange
+    let deadline = Deadline::new(started, options.max_runtime);
+    let state_bytes = cells * (nlevels * std::mem::size_of::<K::Value>()) as f64;
+    let mut longest_write = recovery::checkpoint_time_estimate(state_bytes);
+    let mut step_started = Instant::now();
 
     'steps: while step < options.end_step {
         for phase in 0..phases {
@@ -349,8 +371,25 @@ where
                 &levels,
             )?);
             timings.checkpoint += t.elapsed();
+            longest_write = longest_write.max(t.elapsed());
         }
         progress.update(step, step as f64 * options.dt);
+        if step < options.end_step {
+            let stop = stop_requested(parallel, deadline.as_ref(), longest_write, step_started);
+            step_started = Instant::now();
+            if let Some(why) = stop {
+                return stop_with_checkpoint(
+                    parallel,
+                    decomposition,
+                    kernel,
+                    options,
+                    step,
+                    &levels,
+                    last_checkpoint,
+                    why,
+                );
+            }
+        }
     }
     if let Some(c) = options.convergence {
         if !converged && residuals.last().map(|r| r.0) != Some(step) {
@@ -617,7 +656,16 @@ where
         .map(|n| n.as_str())
         .zip(levels.iter())
         .collect();
-    checkpoint::write(parallel, decomposition, &options.out_dir, &header, &fields)
+    let path = checkpoint::write(parallel, decomposition, &options.out_dir, &header, &fields)?;
+    if let Some(keep) = options.keep {
+        let pruned = if parallel.is_root() {
+            recovery::prune(&options.out_dir, kernel.name(), keep).map(|_| ())
+        } else {
+            Ok(())
+        };
+        parallel.agree(pruned)?;
+    }
+    Ok(path)
 }
 
 /// Progress lines on rank 0: step, simulated time, rate, ETA.
@@ -670,4 +718,155 @@ impl Progress {
             rate * self.cells / 1e9
         );
     }
+}
+
+/// Collective: whether the run must stop now, and why: a stop signal on any rank, or the
+/// deadline too near to take another step and still write a checkpoint (any rank's clock).
+fn stop_requested(
+    parallel: &Parallel,
+    deadline: Option<&Deadline>,
+    longest_write: Duration,
+    step_started: Instant,
+) -> Option<String> {
+    // 0: go on; a signal number; DEADLINE: out of time
+    const DEADLINE: f64 = 1e6;
+    let mine = match (signals::requested(), deadline) {
+        (Some(signal), _) => signal as f64,
+        (None, Some(d)) if d.is_near(longest_write, step_started.elapsed()) => DEADLINE,
+        _ => 0.0,
+    };
+    match parallel.max_f64(mine) {
+        0.0 => None,
+        DEADLINE => Some(format!(
+            "{} is near",
+            deadline.map_or("the deadline", |d| d.source)
+        )),
+        signal => Some(format!("{} received", signals::name(signal as i32))),
+    }
+}
+
+/// Ends a run that must stop at `step`: writes its checkpoint (unless this step is saved
+/// already or the run writes none) and returns [`Error::Stopped`] on every rank.
+#[allow(clippy::too_many_arguments)]
+fn stop_with_checkpoint<K>(
+    parallel: &Parallel,
+    decomposition: &Decomposition,
+    kernel: &K,
+    options: &RunOptions,
+    step: u64,
+    levels: &[Field<K::Value>],
+    last_checkpoint: Option<PathBuf>,
+    why: String,
+) -> Result<Outcome<K::Value>>
+where
+    K: Kernel,
+    K::Value: Cell,
+{
+    let saved_now = last_checkpoint
+        .filter(|p| *p == recovery::checkpoint_path(&options.out_dir, kernel.name(), step));
+    let what = if !options.write_checkpoints {
+        "no checkpoint written (--no-checkpoint)".to_string()
+    } else {
+        let path = match saved_now {
+            Some(p) => p,
+            None => save(parallel, decomposition, kernel, options, step, levels)?,
+        };
+        format!(
+            "checkpoint {} written; continue with --restart auto",
+            path.display()
+        )
+    };
+    parallel.agree(Err(Error::Stopped(format!(
+        "{why}: stopped at step {step} of {}; {what}",
+        options.end_step
+    ))))
+}
+
+/// `--restart auto`: reads the newest of this simulation's checkpoints in `--out` that
+/// passes its integrity check into `levels` and returns its step. A damaged one is moved
+/// aside (`NAME.h5.damaged`), with a message, and the one before it is tried; with none,
+/// the run starts from the initial state (step 0). A checkpoint of another grid or other
+/// parameters is an error, not damage. Collective.
+fn resume_newest<K>(
+    parallel: &Parallel,
+    kernel: &K,
+    shape: Vec<usize>,
+    options: &RunOptions,
+    levels: &mut [Field<K::Value>],
+) -> Result<u64>
+where
+    K: Kernel,
+    K::Value: Cell,
+{
+    // every rank lists the directory; they must agree on what they saw
+    let found = recovery::checkpoints_in(&options.out_dir, kernel.name());
+    let count = found.len() as u64;
+    let same = parallel.sum_u64(count) == count * parallel.size() as u64;
+    parallel.agree(if same {
+        Ok(())
+    } else {
+        Err(Error::arg(
+            "--restart auto",
+            format!(
+                "the ranks see different checkpoints in {}: is it on a shared file system?",
+                options.out_dir.display()
+            ),
+        ))
+    })?;
+    for (step, path) in found {
+        // 0: read; 1: damaged; 2: not this run's (an error)
+        let result = Checkpoint::open(parallel, &path)
+            .map_err(|e| (1.0, e))
+            .and_then(|ck| {
+                ck.check_matches(kernel.name(), &shape, &options.parameters)
+                    .map_err(|e| (2.0, e))?;
+                for (l, field) in levels.iter_mut().enumerate() {
+                    ck.read_field(parallel, &kernel.level_name(l), field)
+                        .map_err(|e| (1.0, e))?;
+                }
+                Ok(ck.header.step)
+            });
+        let kind = parallel.max_f64(result.as_ref().map_or_else(|e| e.0, |_| 0.0));
+        match result {
+            Ok(read) if kind == 0.0 => {
+                debug_assert_eq!(read, step);
+                if parallel.is_root() {
+                    println!(
+                        "  restarting from {} (step {read}, newest good checkpoint)",
+                        path.display()
+                    );
+                }
+                return Ok(read);
+            }
+            Err((2.0, e)) => return parallel.agree(Err(e)),
+            _ if kind == 2.0 => return parallel.agree(Err(Error::ReportedElsewhere)),
+            result => {
+                let reason = match result {
+                    Err((_, e)) if parallel.is_root() => e.to_string(),
+                    _ => "damaged on another rank".to_string(),
+                };
+                parallel.barrier(); // every rank is done with the file
+                let aside = if parallel.is_root() {
+                    recovery::set_aside(&path)
+                } else {
+                    Ok(PathBuf::new())
+                };
+                let aside = parallel.agree(aside)?;
+                if parallel.is_root() {
+                    println!(
+                        "  {reason}\n  -> moved aside to {}; falling back to the previous checkpoint",
+                        aside.display()
+                    );
+                }
+            }
+        }
+    }
+    if parallel.is_root() {
+        println!(
+            "  no usable {} checkpoint in {}: starting from the initial state",
+            kernel.name(),
+            options.out_dir.display()
+        );
+    }
+    Ok(0)
 }

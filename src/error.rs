@@ -36,6 +36,11 @@ pub enum Error {
     #[error("{0}")]
     NotValidated(String),
 
+    /// The run stopped early, on a signal or its time limit, after writing a checkpoint to
+    /// resume from: not a failure of the run, but the job is not finished.
+    #[error("{0}")]
+    Stopped(String),
+
     /// The error happened on another rank and has already been reported there.
     #[error("failed on another rank (see its message above)")]
     ReportedElsewhere,
@@ -73,6 +78,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::NotValidated(_) => 1,
+            Error::Stopped(_) => crate::runtime::EXIT_STOPPED,
             _ => 2,
         }
     }

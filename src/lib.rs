@@ -16,7 +16,9 @@ pub mod geometry;
 pub mod kernel;
 pub mod kernels;
 pub mod laplacian;
+pub mod recovery;
 pub mod render;
 pub mod runtime;
+pub mod signals;
 
 pub use error::{Error, Result};

@@ -24,6 +24,9 @@ use std::process::ExitCode;
 
 /// Exit code of a run refused for bad input (flags, files, sizes).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code of a run that stopped early (a signal, `--max-runtime`, the Slurm time limit)
+/// after writing a checkpoint: `EX_TEMPFAIL`, "try again", with `--restart auto`.
+pub const EXIT_STOPPED: u8 = 75;
 /// Exit code of a run killed by an internal error (a bug): the job is aborted.
 pub const EXIT_BUG: i32 = 70;
 
@@ -177,6 +180,7 @@ fn abort_world(code: i32) -> ! {
 /// every rank exits with [`EXIT_USAGE`]. An error that only some ranks saw outside
 /// [`Parallel::agree`], or a panic (a bug), aborts the whole job so nothing hangs.
 pub fn main_with_mpi(program: &str, body: impl FnOnce(&Parallel) -> Result<()>) -> ExitCode {
+    crate::signals::install();
     let parallel = Parallel::init();
     let name = program.to_string();
     let rank = parallel.rank();
@@ -187,8 +191,10 @@ pub fn main_with_mpi(program: &str, body: impl FnOnce(&Parallel) -> Result<()>) 
     match body(&parallel) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if !matches!(e, Error::ReportedElsewhere) {
-                eprintln!("{program}: error: {e}");
+            match &e {
+                Error::ReportedElsewhere => {}
+                Error::Stopped(why) => eprintln!("{program}: stopped: {why}"),
+                _ => eprintln!("{program}: error: {e}"),
             }
             if let Some(code) = parallel.agreed_exit_code.get() {
                 ExitCode::from(code)

@@ -191,13 +191,7 @@ fn unusable_restart_files_are_refused_and_nothing_is_overwritten() {
     };
 
     let truncated = copy("truncated.h5");
-    let len = std::fs::metadata(&truncated).unwrap().len();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&truncated)
-        .unwrap()
-        .set_len(len / 2)
-        .unwrap();
+    truncate_half(&truncated);
 
     let not_hdf5 = spare.path().join("notes.h5");
     std::fs::write(&not_hdf5, "just text").unwrap();
@@ -215,21 +209,10 @@ fn unusable_restart_files_are_refused_and_nothing_is_overwritten() {
     }
 
     let no_data = copy("no-data.h5");
-    hdf5::File::open_rw(&no_data)
-        .unwrap()
-        .unlink("fields/u")
-        .unwrap();
+    drop_dataset(&no_data, "u");
 
     let flipped = copy("flipped.h5");
-    let offset = hdf5::File::open(&flipped)
-        .unwrap()
-        .dataset("fields/u")
-        .unwrap()
-        .offset()
-        .expect("contiguous");
-    let mut bytes = std::fs::read(&flipped).unwrap();
-    bytes[offset as usize + 8 * 400 + 3] ^= 0x10; // one bit of one value in the middle
-    std::fs::write(&flipped, bytes).unwrap();
+    flip_data_bit(&flipped, "u");
 
     let before = snapshot(dir.path());
     let restart = |file: &Path, extra: &[&str], needle: &str| {

@@ -63,6 +63,11 @@ pub fn run_with_limit(mut cmd: Command, limit: Duration) -> Run {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let child = cmd.spawn().expect("spawn");
+    wait_with_limit(child, limit, &format!("{cmd:?}"))
+}
+
+/// Waits for `child` (spawned with piped output) or kills it after `limit`.
+pub fn wait_with_limit(child: std::process::Child, limit: Duration, what: &str) -> Run {
     let pid = child.id();
     let start = Instant::now();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -80,7 +85,7 @@ pub fn run_with_limit(mut cmd: Command, limit: Duration) -> Run {
         }
         if start.elapsed() > limit {
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("command hung for more than {limit:?}: {cmd:?}");
+            panic!("command hung for more than {limit:?}: {what}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -88,6 +93,21 @@ pub fn run_with_limit(mut cmd: Command, limit: Duration) -> Run {
 
 /// `mpirun --oversubscribe -n N BIN ARGS...`, at most two minutes.
 pub fn mpirun(n: usize, bin: &str, args: &[&str]) -> Run {
+    run_with_limit(mpirun_command(n, bin, args), Duration::from_secs(120))
+}
+
+/// `mpirun --oversubscribe -n N BIN ARGS...` started in the background, output piped:
+/// finish it with [`wait_with_limit`].
+pub fn spawn_mpirun(n: usize, bin: &str, args: &[&str]) -> std::process::Child {
+    mpirun_command(n, bin, args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mpirun")
+}
+
+fn mpirun_command(n: usize, bin: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new("mpirun");
     cmd.args(["--oversubscribe", "-n", &n.to_string(), bin])
         .args(args);
@@ -95,7 +115,35 @@ pub fn mpirun(n: usize, bin: &str, args: &[&str]) -> Run {
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
     // the binaries must guard against OMPIO themselves: do not do it for them
     cmd.env_remove("OMPI_MCA_io");
-    run_with_limit(cmd, Duration::from_secs(120))
+    cmd
+}
+
+/// Cuts a file to half its length (a write that never finished).
+pub fn truncate_half(path: &Path) {
+    let len = std::fs::metadata(path).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.set_len(len / 2).unwrap();
+}
+
+/// Flips one bit of one value in the middle of the checkpoint dataset `/fields/NAME`.
+pub fn flip_data_bit(path: &Path, name: &str) {
+    let offset = hdf5::File::open(path)
+        .unwrap()
+        .dataset(&format!("fields/{name}"))
+        .unwrap()
+        .offset()
+        .expect("contiguous");
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[offset as usize + 8 * 400 + 3] ^= 0x10;
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Deletes the checkpoint dataset `/fields/NAME`.
+pub fn drop_dataset(path: &Path, name: &str) {
+    hdf5::File::open_rw(path)
+        .unwrap()
+        .unlink(&format!("fields/{name}"))
+        .unwrap();
 }
 
 /// `heat` on `n` ranks with `args`, which must succeed.
