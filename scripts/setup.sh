@@ -5,10 +5,15 @@
 # Where MPI and HDF5 come from elsewhere (a cluster's environment modules), skip the
 # packages with TESSERA_SKIP_APT=1 after `module load` of an MPI and a parallel HDF5
 # (see README, "On a cluster").
+#
+#   scripts/setup.sh [--with-slurm]
 set -euo pipefail
 
 PACKAGES=(libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libclang-dev
           libopenblas-dev pkg-config)
+# --with-slurm: also Slurm's daemons and client, for the batch-script tests (a real
+# one-node Slurm, scripts/local-slurm.sh)
+[[ "${1:-}" == --with-slurm ]] && PACKAGES+=(slurmctld slurmd slurm-client)
 
 if [[ "${TESSERA_SKIP_APT:-0}" != 1 ]] && command -v dpkg-query >/dev/null; then
   missing=()

@@ -122,8 +122,15 @@ impl RunFlags {
 
 /// Parses the command line on every rank. `--help` and `--version` print on rank 0 and
 /// yield `Ok(None)`; a malformed command line is a one-line [`Error::Usage`].
+///
+/// A flag given twice takes its last value, so a batch script's defaults can be
+/// overridden by appending flags.
 pub fn parse<P: Parser>(parallel: &Parallel) -> Result<Option<P>> {
-    match P::try_parse() {
+    let command = P::command().args_override_self(true);
+    match command
+        .try_get_matches()
+        .and_then(|m| P::from_arg_matches(&m))
+    {
         Ok(p) => Ok(Some(p)),
         Err(e) => match e.kind() {
             clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {

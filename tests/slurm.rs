@@ -1,0 +1,204 @@
+//! The batch scripts on a REAL one-node Slurm (scripts/local-slurm.sh starts it): a job
+//! completes and its checkpoint equals a direct mpirun run bitwise; a request the node
+//! can never satisfy fails at submission; a job with a short time limit gets its early
+//! warning signal, checkpoints and exits 75, and a resubmitted job resumes with
+//! `--restart auto` and ends bitwise where an uninterrupted run ends. One test function,
+//! so the jobs run one after another on the two cores and the daemons stop at the end.
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Starts the local Slurm; stops it when dropped (also when a check fails).
+struct LocalSlurm {
+    conf: PathBuf,
+}
+
+impl LocalSlurm {
+    fn start() -> LocalSlurm {
+        let script = Path::new(ROOT).join("scripts/local-slurm.sh");
+        let out = Command::new(&script).arg("start").output().unwrap();
+        assert!(
+            out.status.success(),
+            "local-slurm.sh start failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dir = std::env::var("TESSERA_SLURM_DIR").unwrap_or("/tmp/tessera-slurm".into());
+        LocalSlurm {
+            conf: Path::new(&dir).join("slurm.conf"),
+        }
+    }
+
+    /// A Slurm client command pointed at this cluster.
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("SLURM_CONF", &self.conf).current_dir(ROOT);
+        c
+    }
+
+    /// `sbatch --parsable ARGS` with the job's output in `log` and its checkpoints in
+    /// `out`: the job id, or sbatch's refusal.
+    fn submit(&self, args: &[&str], out: &Path, log: &Path) -> Result<String, String> {
+        let bin_dir = Path::new(HEAT).parent().unwrap();
+        let o = self
+            .command("sbatch")
+            .arg("--parsable")
+            .arg(format!("--output={}", log.display()))
+            .args(args)
+            .env("TESSERA_HOME", ROOT)
+            .env("TESSERA_BIN_DIR", bin_dir)
+            .env("TESSERA_OUT", out)
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_string();
+        if o.status.success() {
+            Ok(text(&o.stdout))
+        } else {
+            Err(text(&o.stderr))
+        }
+    }
+
+    /// Polls the job until it ends (at most `limit`): its state and exit code.
+    fn wait(&self, job: &str, limit: Duration) -> (String, String) {
+        let start = Instant::now();
+        loop {
+            let o = self
+                .command("scontrol")
+                .args(["show", "job", job])
+                .output()
+                .unwrap();
+            let info = String::from_utf8_lossy(&o.stdout).into_owned();
+            let field = |key: &str| {
+                info.split_whitespace()
+                    .find_map(|w| w.strip_prefix(key))
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let state = field("JobState=");
+            if [
+                "COMPLETED",
+                "FAILED",
+                "CANCELLED",
+                "TIMEOUT",
+                "NODE_FAIL",
+                "OUT_OF_MEMORY",
+            ]
+            .contains(&state.as_str())
+            {
+                return (state, field("ExitCode="));
+            }
+            assert!(
+                start.elapsed() < limit,
+                "job {job} still {state} after {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for LocalSlurm {
+    fn drop(&mut self) {
+        let _ = Command::new(Path::new(ROOT).join("scripts/local-slurm.sh"))
+            .arg("stop")
+            .output();
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[test]
+fn batch_scripts_run_stop_before_the_limit_and_resume_on_a_real_slurm() {
+    let slurm = LocalSlurm::start();
+    let tmp = temp_dir();
+    let script = "scripts/slurm/heat.sbatch";
+
+    // 1. the heat script on 2 tasks completes; its checkpoint equals a direct mpirun run
+    let (out, log) = (tmp.path().join("one"), tmp.path().join("one.log"));
+    let args = [
+        "--size",
+        "48x40",
+        "--steps",
+        "60",
+        "--checkpoint-every",
+        "0",
+    ];
+    let mut a = vec!["--ntasks=2", script];
+    a.extend_from_slice(&args);
+    let job = slurm.submit(&a, &out, &log).expect("sbatch");
+    let (state, exit) = slurm.wait(&job, Duration::from_secs(60));
+    assert_eq!(
+        (state.as_str(), exit.as_str()),
+        ("COMPLETED", "0:0"),
+        "{}",
+        read(&log)
+    );
+    assert!(read(&log).contains("Solution validates"), "{}", read(&log));
+    let direct = temp_dir();
+    let mut a = args.to_vec();
+    a.extend_from_slice(&["--out", direct.path().to_str().unwrap()]);
+    heat(2, &a);
+    assert_same_fields(
+        &checkpoint_of(direct.path(), "heat", 60),
+        &checkpoint_of(&out, "heat", 60),
+        &["u"],
+        "sbatch vs mpirun",
+    );
+
+    // 5. more tasks than the node has CPUs: refused at submission, not left pending
+    let why = slurm
+        .submit(&["--ntasks=64", script], &out, &log)
+        .expect_err("an impossible request was accepted");
+    assert!(why.contains("Batch job submission failed"), "{why}");
+
+    // 2. a one-minute job asks for SIGUSR1 55 s before its end: it checkpoints and exits
+    // 75; a resubmitted job resumes from that checkpoint and finishes
+    let (out, log) = (tmp.path().join("two"), tmp.path().join("two.log"));
+    let size = ["--size", "128x128"];
+    let mut a = vec!["--ntasks=2", "--time=1", "--signal=USR1@55", script];
+    a.extend_from_slice(&size);
+    a.extend_from_slice(&["--steps", "1000000000", "--checkpoint-every", "0"]);
+    let job = slurm.submit(&a, &out, &log).expect("sbatch");
+    let (state, exit) = slurm.wait(&job, Duration::from_secs(120));
+    let text = read(&log);
+    assert_eq!(
+        (state.as_str(), exit.as_str()),
+        ("FAILED", "75:0"),
+        "{text}"
+    );
+    assert!(text.contains("heat: stopped: SIGUSR1 received"), "{text}");
+    let after = &text[text.find("stopped at step ").expect("step") + 16..];
+    let k: u64 = after.split_whitespace().next().unwrap().parse().unwrap();
+    let end = (k + 40).to_string();
+    let log2 = tmp.path().join("two-resumed.log");
+    let mut a = vec!["--ntasks=2", script];
+    a.extend_from_slice(&size);
+    a.extend_from_slice(&["--steps", &end, "--checkpoint-every", "0"]);
+    let job = slurm.submit(&a, &out, &log2).expect("sbatch");
+    let (state, exit) = slurm.wait(&job, Duration::from_secs(120));
+    let text = read(&log2);
+    assert_eq!(
+        (state.as_str(), exit.as_str()),
+        ("COMPLETED", "0:0"),
+        "{text}"
+    );
+    let from = format!(
+        "restarting from {}",
+        checkpoint_of(&out, "heat", k).display()
+    );
+    assert!(text.contains(&from), "no '{from}' in\n{text}");
+    let whole = temp_dir();
+    let mut a = size.to_vec();
+    a.extend_from_slice(&["--steps", &end, "--out", whole.path().to_str().unwrap()]);
+    heat(2, &a);
+    assert_same_fields(
+        &checkpoint_of(whole.path(), "heat", k + 40),
+        &checkpoint_of(&out, "heat", k + 40),
+        &["u"],
+        "resumed after the time-limit signal vs uninterrupted",
+    );
+}
