@@ -48,7 +48,7 @@ write_conf() {
     cat >"$CONF" <<CONF
 # written by tessera scripts/local-slurm.sh
 ClusterName=tessera-local
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=${TESSERA_SLURMCTLD_PORT:-16817}
 SlurmdPort=${TESSERA_SLURMD_PORT:-16818}
 SlurmUser=$(id -un)
@@ -72,7 +72,7 @@ SlurmctldPidFile=$DIR/slurmctld.pid
 SlurmdPidFile=$DIR/slurmd.pid
 SlurmctldLogFile=$DIR/slurmctld.log
 SlurmdLogFile=$DIR/slurmd.log
-NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=local Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 }
