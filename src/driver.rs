@@ -827,38 +827,41 @@ where
                 Ok(ck.header.step)
             });
         let kind = parallel.max_f64(result.as_ref().map_or_else(|e| e.0, |_| 0.0));
-        match result {
-            Ok(read) if kind == 0.0 => {
-                debug_assert_eq!(read, step);
-                if parallel.is_root() {
-                    println!(
-                        "  restarting from {} (step {read}, newest good checkpoint)",
-                        path.display()
-                    );
-                }
-                return Ok(read);
+        if kind == 0.0 {
+            let read = result.expect("every rank read it");
+            debug_assert_eq!(read, step);
+            if parallel.is_root() {
+                println!(
+                    "  restarting from {} (step {read}, newest good checkpoint)",
+                    path.display()
+                );
             }
-            Err((2.0, e)) => return parallel.agree(Err(e)),
-            _ if kind == 2.0 => return parallel.agree(Err(Error::ReportedElsewhere)),
-            result => {
-                let reason = match result {
-                    Err((_, e)) if parallel.is_root() => e.to_string(),
-                    _ => "damaged on another rank".to_string(),
-                };
-                parallel.barrier(); // every rank is done with the file
-                let aside = if parallel.is_root() {
-                    recovery::set_aside(&path)
-                } else {
-                    Ok(PathBuf::new())
-                };
-                let aside = parallel.agree(aside)?;
-                if parallel.is_root() {
-                    println!(
-                        "  {reason}\n  -> moved aside to {}; falling back to the previous checkpoint",
-                        aside.display()
-                    );
-                }
-            }
+            return Ok(read);
+        }
+        if kind == 2.0 {
+            // not this run's checkpoint: an error the user must resolve
+            let mine = result.err().map_or(Error::ReportedElsewhere, |(_, e)| e);
+            return parallel.agree(Err(mine));
+        }
+        let reason = match result {
+            Err((_, e)) if parallel.is_root() => e.to_string(),
+            _ => format!(
+                "checkpoint {} is damaged (see another rank)",
+                path.display()
+            ),
+        };
+        parallel.barrier(); // every rank is done with the file
+        let aside = if parallel.is_root() {
+            recovery::set_aside(&path)
+        } else {
+            Ok(PathBuf::new())
+        };
+        let aside = parallel.agree(aside)?;
+        if parallel.is_root() {
+            println!(
+                "  {reason}\n  -> moved aside to {}; falling back to the previous checkpoint",
+                aside.display()
+            );
         }
     }
     if parallel.is_root() {

@@ -263,3 +263,35 @@ fn keep_leaves_the_newest_checkpoints_and_bad_values_are_refused() {
         assert!(r.stderr.contains(needle), "{flag} {value}: {}", r.stderr);
     }
 }
+
+#[test]
+fn auto_restart_refuses_a_checkpoint_of_another_run_and_keeps_it() {
+    let dir = temp_dir();
+    let out = dir.path().to_str().unwrap();
+    heat(2, &["--size", "37x23", "--steps", "10", "--out", out]);
+    let r = mpirun(
+        2,
+        HEAT,
+        &[
+            "--size",
+            "23x37",
+            "--steps",
+            "20",
+            "--out",
+            out,
+            "--restart",
+            "auto",
+        ],
+    );
+    assert_eq!(r.status, Some(2), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("grid is 37x23 but this run's --size is 23x37"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        checkpoint_of(dir.path(), "heat", 10).exists(),
+        "the checkpoint was moved"
+    );
+}
