@@ -765,7 +765,7 @@ where
     let saved_now = last_checkpoint
         .filter(|p| *p == recovery::checkpoint_path(&options.out_dir, kernel.name(), step));
     let what = if !options.write_checkpoints {
-        "no checkpoint written (--no-checkpoint)".to_string()
+        "no checkpoint written (this run writes none)".to_string()
     } else {
         let path = match saved_now {
             Some(p) => p,
