@@ -202,37 +202,7 @@ fn refused(args: &[&str], needle: &str) {
     let dir = temp_dir();
     let mut a = args.to_vec();
     a.extend_from_slice(&["--out", dir.path().to_str().unwrap()]);
-    let r = mpirun(2, ADVECT, &a);
-    assert_eq!(
-        r.status,
-        Some(2),
-        "{args:?}\nstdout:\n{}\nstderr:\n{}",
-        r.stdout,
-        r.stderr
-    );
-    let ours: Vec<&str> = r
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("advect:"))
-        .collect();
-    assert_eq!(
-        ours.len(),
-        1,
-        "{args:?}: expected one error line, got:\n{}",
-        r.stderr
-    );
-    assert!(
-        ours[0].starts_with("advect: error: ") && ours[0].contains(needle),
-        "{args:?}: '{}' lacks '{needle}'",
-        ours[0]
-    );
-    for bad in ["panicked", "MPI_ABORT", "backtrace"] {
-        assert!(
-            !r.stderr.contains(bad),
-            "{args:?}: stderr shows '{bad}':\n{}",
-            r.stderr
-        );
-    }
+    assert_refused(ADVECT, 2, &a, needle);
 }
 
 #[test]

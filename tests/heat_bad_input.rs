@@ -7,37 +7,7 @@ use std::path::Path;
 
 /// Launches `heat` on `n` ranks expecting a refusal whose message contains `needle`.
 fn refused(n: usize, args: &[&str], needle: &str) {
-    let r = mpirun(n, HEAT, args);
-    assert_eq!(
-        r.status,
-        Some(2),
-        "expected exit 2 for {args:?}\nstdout:\n{}\nstderr:\n{}",
-        r.stdout,
-        r.stderr
-    );
-    let ours: Vec<&str> = r
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("heat:"))
-        .collect();
-    assert_eq!(
-        ours.len(),
-        1,
-        "expected one error line for {args:?}, got:\n{}",
-        r.stderr
-    );
-    assert!(
-        ours[0].starts_with("heat: error: ") && ours[0].contains(needle),
-        "{args:?}: '{}' lacks '{needle}'",
-        ours[0]
-    );
-    for bad in ["panicked", "MPI_ABORT", "backtrace", "HDF5-DIAG"] {
-        assert!(
-            !r.stderr.contains(bad),
-            "{args:?}: stderr shows '{bad}':\n{}",
-            r.stderr
-        );
-    }
+    assert_refused(HEAT, n, args, needle);
 }
 
 /// Every file in `dir` with its contents.

@@ -196,20 +196,7 @@ fn checkpoint_stores_uint8_and_restart_checks_the_pattern() {
 
 /// Launches `life` on `n` ranks expecting a refusal: exit 2, one line naming `needle`.
 fn refused(n: usize, args: &[&str], needle: &str) {
-    let r = mpirun(n, LIFE, args);
-    assert_eq!(r.status, Some(2), "{args:?}\n{}\n{}", r.stdout, r.stderr);
-    let ours: Vec<&str> = r
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("life:"))
-        .collect();
-    assert_eq!(ours.len(), 1, "{args:?}: {}", r.stderr);
-    assert!(
-        ours[0].starts_with("life: error: ") && ours[0].contains(needle),
-        "{args:?}: '{}' lacks '{needle}'",
-        ours[0]
-    );
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    assert_refused(LIFE, n, args, needle);
 }
 
 #[test]

@@ -118,6 +118,49 @@ fn mpirun_command(n: usize, bin: &str, args: &[&str]) -> Command {
     cmd
 }
 
+/// Runs `bin` on `n` ranks with `args` and asserts it refuses them as a user error should:
+/// exit status 2, exactly one line `NAME: error: ...` on stderr containing `needle`, and
+/// no panic, abort, backtrace or HDF5 error stack.
+pub fn assert_refused(bin: &str, n: usize, args: &[&str], needle: &str) {
+    let name = Path::new(bin)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let r = mpirun(n, bin, args);
+    assert_eq!(
+        r.status,
+        Some(2),
+        "expected exit 2 for {name} {args:?}\nstdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    let prefix = format!("{name}:");
+    let ours: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .collect();
+    assert_eq!(
+        ours.len(),
+        1,
+        "expected one error line for {args:?}:\n{}",
+        r.stderr
+    );
+    assert!(
+        ours[0].starts_with(&format!("{name}: error: ")) && ours[0].contains(needle),
+        "{args:?}: '{}' lacks '{needle}'",
+        ours[0]
+    );
+    for bad in ["panicked", "MPI_ABORT", "backtrace", "HDF5-DIAG"] {
+        assert!(
+            !r.stderr.contains(bad),
+            "{args:?}: stderr shows '{bad}':\n{}",
+            r.stderr
+        );
+    }
+}
+
 /// Cuts a file to half its length (a write that never finished).
 pub fn truncate_half(path: &Path) {
     let len = std::fs::metadata(path).unwrap().len();
