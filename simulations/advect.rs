@@ -155,24 +155,13 @@ fn run(parallel: &Parallel) -> Result<()> {
             mass1 * volume,
             (mass1 - mass0) * volume
         );
-        println!(
-            "  {}",
-            if validates {
-                "Solution validates"
-            } else {
-                "Solution does NOT validate"
-            }
-        );
     }
-    driver::print_performance(parallel, grid, &outcome);
-    if validates {
-        Ok(())
-    } else {
-        parallel.agree(Err(Error::NotValidated(format!(
+    driver::conclude(parallel, grid, &outcome, Some(validates), || {
+        format!(
             "the solution does not validate (max error {:.3e} against the scheme)",
             errors.vs_scheme
-        ))))
-    }
+        )
+    })
 }
 
 /// The problem and its split over the ranks, or why not.

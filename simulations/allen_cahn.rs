@@ -17,7 +17,7 @@ use tessera::geometry::{Decomposition, Grid};
 use tessera::kernel::{self, Threads};
 use tessera::kernels::allen_cahn::AllenCahn;
 use tessera::runtime::{self, HaloExchange, Parallel};
-use tessera::{Error, Result};
+use tessera::Result;
 
 /// The Allen–Cahn equation du/dt = eps^2 Laplacian(u) + u - u^3 on [0,1]^d (d = 1, 2, 3),
 /// explicit forward Euler, MPI-parallel, with parallel HDF5 checkpoints. Checks the
@@ -102,22 +102,19 @@ fn run(parallel: &Parallel) -> Result<()> {
             "  max |u - u*|  = {:.3e}   from {:.3e} at t = 0 (u* the flat interface)",
             end.from_flat, start.from_flat
         );
-        let verdict = if bounded && dissipates {
-            "Solution validates"
-        } else {
-            "Solution does NOT validate"
-        };
-        println!("  {verdict}");
     }
-    driver::print_performance(parallel, grid, &outcome);
-    if bounded && dissipates {
-        Ok(())
-    } else {
-        parallel.agree(Err(Error::NotValidated(format!(
-            "max |u| = {:e}, free energy {:e} -> {:e}",
-            end.max_u, start.energy, end.energy
-        ))))
-    }
+    driver::conclude(
+        parallel,
+        grid,
+        &outcome,
+        Some(bounded && dissipates),
+        || {
+            format!(
+                "max |u| = {:e}, free energy {:e} -> {:e}",
+                end.max_u, start.energy, end.energy
+            )
+        },
+    )
 }
 
 /// The problem and its split over the ranks, or why not.

@@ -102,24 +102,13 @@ fn run(parallel: &Parallel) -> Result<()> {
             errors.vs_scheme,
             Heat::roundoff_tolerance(outcome.step)
         );
-        println!(
-            "  {}",
-            if validates {
-                "Solution validates"
-            } else {
-                "Solution does NOT validate"
-            }
-        );
     }
-    driver::print_performance(parallel, grid, &outcome);
-    if validates {
-        Ok(())
-    } else {
-        parallel.agree(Err(Error::NotValidated(format!(
+    driver::conclude(parallel, grid, &outcome, Some(validates), || {
+        format!(
             "the solution does not validate (max error {:.3e} against the scheme)",
             errors.vs_scheme
-        ))))
-    }
+        )
+    })
 }
 
 /// The problem and its split over the ranks, or why not.

@@ -94,28 +94,23 @@ fn run(parallel: &Parallel) -> Result<()> {
                  {mismatches}",
                 outcome.step % 4
             );
-            println!(
-                "  {}",
-                if validates {
-                    "Solution validates"
-                } else {
-                    "Solution does NOT validate"
-                }
-            );
         } else {
             println!("  live cells: {population}");
             println!("  live cells at generation 0: {initial_population}");
             println!("  (no reference solution for a random soup: the run completed, nothing more is checked)");
         }
     }
-    driver::print_performance(parallel, grid, &outcome);
-    if validates {
-        Ok(())
-    } else {
-        parallel.agree(Err(Error::NotValidated(format!(
-            "the glider does not validate: {mismatches} cells differ from its expected position"
-        ))))
-    }
+    driver::conclude(
+        parallel,
+        grid,
+        &outcome,
+        glider.then_some(validates),
+        || {
+            format!(
+        "the glider does not validate: {mismatches} cells differ from its expected position"
+    )
+        },
+    )
 }
 
 /// The automaton and its split over the ranks, or why not.

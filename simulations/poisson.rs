@@ -115,25 +115,14 @@ fn run(parallel: &Parallel) -> Result<()> {
         println!(
             "  max |u - u*| = {error:.3e}   a-priori bound (max|tau| + ||r||)/8 = {bound:.3e}"
         );
-        println!(
-            "  {}",
-            if validates {
-                "Solution validates"
-            } else {
-                "Solution does NOT validate"
-            }
-        );
     }
-    driver::print_performance(parallel, grid, &outcome);
-    if validates {
-        Ok(())
-    } else {
-        parallel.agree(Err(Error::NotValidated(if outcome.converged {
+    driver::conclude(parallel, grid, &outcome, Some(validates), || {
+        if outcome.converged {
             format!("the error {error:.3e} exceeds its bound {bound:.3e}")
         } else {
             format!("no convergence within {} iterations", outcome.step)
-        })))
-    }
+        }
+    })
 }
 
 fn setup(parallel: &Parallel, cli: &Cli, shape: &[usize]) -> Result<(Poisson, Decomposition)> {

@@ -119,25 +119,14 @@ fn run(parallel: &Parallel) -> Result<()> {
             check.drift(),
             check.energy_tolerance
         );
-        println!(
-            "  {}",
-            if check.validates() {
-                "Solution validates"
-            } else {
-                "Solution does NOT validate"
-            }
-        );
     }
-    driver::print_performance(parallel, grid, &outcome);
-    if check.validates() {
-        Ok(())
-    } else {
-        parallel.agree(Err(Error::NotValidated(format!(
-            "the solution does not validate (max error {:.3e} against the scheme, energy drift {:.3e})",
-            check.errors.vs_scheme,
-            check.drift()
-        ))))
-    }
+    driver::conclude(parallel, grid, &outcome, Some(check.validates()), || {
+        format!(
+        "the solution does not validate (max error {:.3e} against the scheme, energy drift {:.3e})",
+        check.errors.vs_scheme,
+        check.drift()
+    )
+    })
 }
 
 /// The time step: --dt, or --cfl (default 0.8) times the stability limit.

@@ -526,6 +526,28 @@ fn residual_norm<K: Kernel>(
     parallel.sum_exact(&local).sqrt()
 }
 
+/// Ends a simulation binary's run: prints (rank 0) its verdict, `  Solution validates` or
+/// `  Solution does NOT validate` (nothing when `validates` is `None`: nothing was
+/// checked), then its performance ([`print_performance`]), and returns `Ok`, or on every
+/// rank [`Error::NotValidated`] with the message `why()`. Collective.
+pub fn conclude<T>(
+    parallel: &Parallel,
+    grid: &Grid,
+    outcome: &Outcome<T>,
+    validates: Option<bool>,
+    why: impl FnOnce() -> String,
+) -> Result<()> {
+    if let (Some(v), true) = (validates, parallel.is_root()) {
+        let verdict = if v { "validates" } else { "does NOT validate" };
+        println!("  Solution {verdict}");
+    }
+    print_performance(parallel, grid, outcome);
+    match validates {
+        Some(false) => parallel.agree(Err(Error::NotValidated(why()))),
+        _ => Ok(()),
+    }
+}
+
 /// Prints (rank 0) the performance of a finished run and where its checkpoint is:
 /// update rate overall, in the time loop (update, halo exchange and residual norms: the
 /// slowest rank's total) and in the update alone, and the time per phase (each phase's
