@@ -133,6 +133,24 @@ impl<T: Scalar> Field<T> {
         }
     }
 
+    /// Fills every ghost cell from the owned cell it images under periodic wrap-around of
+    /// this block alone: the ghosts of a single-block periodic grid (kernel unit tests,
+    /// no MPI).
+    pub fn wrap_periodic(&mut self)
+    where
+        T: Copy,
+    {
+        let (shape, g, n) = (self.shape(), self.ghost, self.owned.size);
+        let wrap = |x: usize, a: usize| (x + n[a] - g[a] % n[a]) % n[a] + g[a];
+        for i in 0..shape[0] {
+            for j in 0..shape[1] {
+                for k in 0..shape[2] {
+                    self.data[[i, j, k]] = self.data[[wrap(i, 0), wrap(j, 1), wrap(k, 2)]];
+                }
+            }
+        }
+    }
+
     /// Sets every cell, ghosts included, to `f(global index)`.
     pub fn fill_with(&mut self, mut f: impl FnMut([i64; DIMS]) -> T) {
         let (owned, ghost) = (self.owned, self.ghost);

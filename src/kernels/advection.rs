@@ -827,27 +827,11 @@ mod tests {
         let inner = u.interior();
         let threads = kernel::Threads::serial();
         for _ in 0..steps {
-            wrap_periodic(&mut u);
+            u.wrap_periodic();
             kernel::apply_rows(&adv, &[&u], &mut next, &inner, 0, &threads);
             std::mem::swap(&mut u, &mut next);
         }
         (adv, u)
-    }
-
-    /// Fills the ghosts (corners included) of a single periodic block from the opposite side.
-    fn wrap_periodic(u: &mut Field<f64>) {
-        let shape = u.shape();
-        let (g, n) = (u.ghost(), u.owned().size);
-        let a = u.array_mut();
-        for i in 0..shape[0] {
-            for j in 0..shape[1] {
-                for k in 0..shape[2] {
-                    let wrap = |x: usize, a: usize| (x + n[a] - g[a] % n[a]) % n[a] + g[a];
-                    let src = [wrap(i, 0), wrap(j, 1), wrap(k, 2)];
-                    a[[i, j, k]] = a[src];
-                }
-            }
-        }
     }
 
     #[test]

@@ -32,47 +32,10 @@
 use crate::error::{Error, Result};
 use crate::field::{Field, RowStencil};
 use crate::kernel::{GlobalIndex, Kernel};
+use crate::kernels::sine_modes::{grid_spacing, SineModes};
 use crate::laplacian::{Stencil, Taps};
-use std::f64::consts::PI;
 
-/// Boundary condition on every axis.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Boundary {
-    /// `u = 0` on the boundary.
-    Dirichlet,
-    /// The domain wraps around.
-    Periodic,
-}
-
-impl Boundary {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Boundary::Dirichlet => "dirichlet",
-            Boundary::Periodic => "periodic",
-        }
-    }
-}
-
-impl std::str::FromStr for Boundary {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "dirichlet" => Ok(Boundary::Dirichlet),
-            "periodic" => Ok(Boundary::Periodic),
-            _ => Err(format!(
-                "'{s}' is not a boundary condition (dirichlet or periodic)"
-            )),
-        }
-    }
-}
-
-/// One Fourier mode of the initial condition: amplitude and integer wave numbers per axis.
-#[derive(Clone, Copy, Debug)]
-struct Mode {
-    amplitude: f64,
-    /// Wave vector `k_a` per (internal) axis; 0 on inactive axes.
-    k: [f64; 3],
-}
+pub use crate::kernels::sine_modes::Boundary;
 
 /// The heat equation on a grid of `shape` points (1 to 3 axes).
 #[derive(Clone, Debug)]
@@ -80,7 +43,6 @@ pub struct Heat {
     ndim: usize,
     alpha: f64,
     dt: f64,
-    bc: Boundary,
     stencil: Stencil,
     /// The Laplacian's weighted offsets (the standard stencil has its own loop).
     taps: Taps,
@@ -88,18 +50,15 @@ pub struct Heat {
     h: [f64; 3],
     /// `alpha dt / h_a^2` per internal axis (0 on inactive axes).
     r: [f64; 3],
-    modes: [Mode; 2],
-    /// `sines[m][a][i] = sin(k_{m,a} x_a(i))` for the grid points of each active axis:
-    /// the modes are separable, so filling or checking a field costs table look-ups, not
-    /// a sine per cell.
-    sines: [[Vec<f64>; 3]; 2],
+    /// The initial condition's two sine modes on this grid.
+    modes: SineModes,
 }
 
 impl Heat {
     /// The largest stable time step for diffusivity `alpha` on `shape` with `bc`:
     /// `2 / (alpha rho(L))`, `rho(L)` the largest |eigenvalue| of the stencil.
     pub fn stability_limit(shape: &[usize], bc: Boundary, stencil: Stencil, alpha: f64) -> f64 {
-        let h = internal_spacing(shape, bc);
+        let h = grid_spacing(shape, bc);
         let rho = stencil.taps(shape.len(), h).spectral_radius(shape.len());
         2.0 / (alpha * rho)
     }
@@ -138,48 +97,21 @@ impl Heat {
         }
         let ndim = shape.len();
         let off = 3 - ndim;
-        let h = internal_spacing(shape, bc);
+        let h = grid_spacing(shape, bc);
         let mut r = [0.0; 3];
         for a in off..3 {
             r[a] = alpha * dt / (h[a] * h[a]);
         }
-        // Dirichlet: sin(m pi x) vanishes at x = 0 and 1; periodic: sin(2 m pi x) has period 1.
-        let base = match bc {
-            Boundary::Dirichlet => PI,
-            Boundary::Periodic => 2.0 * PI,
-        };
-        let wave = |m: [f64; 3]| -> [f64; 3] {
-            std::array::from_fn(|a| if a >= off { base * m[a] } else { 0.0 })
-        };
-        let modes = [
-            Mode {
-                amplitude: 1.0,
-                k: wave([1.0, 1.0, 1.0]),
-            },
-            Mode {
-                amplitude: 0.5,
-                k: wave([1.0, 2.0, 3.0]),
-            },
-        ];
-        let mut heat = Heat {
+        Ok(Heat {
             ndim,
             alpha,
             dt,
-            bc,
             stencil,
             taps: stencil.taps(ndim, h),
             h,
             r,
-            modes,
-            sines: Default::default(),
-        };
-        heat.sines = std::array::from_fn(|m| {
-            std::array::from_fn(|a| {
-                let n = if a >= off { shape[a - off] } else { 0 };
-                (0..n as i64).map(|i| heat.sine(m, a, i)).collect()
-            })
-        });
-        Ok(heat)
+            modes: SineModes::new(shape, bc),
+        })
     }
 
     pub fn dt(&self) -> f64 {
@@ -192,56 +124,29 @@ impl Heat {
 
     /// Grid spacing on each of the problem's axes.
     pub fn spacing(&self) -> Vec<f64> {
-        self.h[3 - self.ndim..].to_vec()
+        self.modes.spacing()
     }
 
     /// Coordinate of the first grid point on each of the problem's axes.
     pub fn origin(&self) -> Vec<f64> {
-        let first = |h: f64| match self.bc {
-            Boundary::Dirichlet => h,
-            Boundary::Periodic => 0.0,
-        };
-        self.spacing().into_iter().map(first).collect()
-    }
-
-    /// Coordinate of global index `i` on internal axis `a`.
-    fn x(&self, a: usize, i: i64) -> f64 {
-        match self.bc {
-            Boundary::Dirichlet => (i + 1) as f64 * self.h[a],
-            Boundary::Periodic => i as f64 * self.h[a],
-        }
-    }
-
-    /// `sin(k_{m,a} x_a)` at index `i` of internal axis `a`.
-    fn sine(&self, m: usize, a: usize, i: i64) -> f64 {
-        (self.modes[m].k[a] * self.x(a, i)).sin()
-    }
-
-    /// `prod_a sin(k_{m,a} x_a)` at global index `idx` (from the tables inside the grid).
-    fn shape_of(&self, m: usize, idx: GlobalIndex) -> f64 {
-        (3 - self.ndim..3)
-            .map(|a| match self.sines[m][a].get(idx[a] as usize) {
-                Some(&s) if idx[a] >= 0 => s,
-                _ => self.sine(m, a, idx[a]),
-            })
-            .product()
+        self.modes.origin()
     }
 
     /// Amplitude of each mode in the PDE's solution at time `t`: `A_m exp(-alpha |k_m|^2 t)`.
     fn pde_amplitudes(&self, t: f64) -> [f64; 2] {
-        self.modes.map(|m| {
-            let k2: f64 = m.k.iter().map(|k| k * k).sum();
-            m.amplitude * (-self.alpha * k2 * t).exp()
+        std::array::from_fn(|m| {
+            SineModes::AMPLITUDES[m] * (-self.alpha * self.modes.k2(m) * t).exp()
         })
     }
 
     /// Amplitude of each mode in the scheme's solution after `step` steps: `A_m g_m^step`,
     /// `g_m = 1 + alpha dt lambda_h(k_m)`.
     fn scheme_amplitudes(&self, step: u64) -> [f64; 2] {
-        self.modes.map(|m| {
-            let theta = std::array::from_fn(|a| m.k[a] * self.h[a]);
+        std::array::from_fn(|m| {
+            let k = self.modes.k(m);
+            let theta = std::array::from_fn(|a| k[a] * self.h[a]);
             let g = 1.0 + self.alpha * self.dt * self.taps.eigenvalue(theta);
-            m.amplitude * g.powi(step as i32)
+            SineModes::AMPLITUDES[m] * g.powi(step as i32)
         })
     }
 
@@ -249,9 +154,9 @@ impl Heat {
     /// `A_m (1 - alpha dt |k_m|^2)^step`. The scheme's solution differs from it only by
     /// the stencil's error.
     fn euler_amplitudes(&self, step: u64) -> [f64; 2] {
-        self.modes.map(|m| {
-            let k2: f64 = m.k.iter().map(|k| k * k).sum();
-            m.amplitude * (1.0 - self.alpha * self.dt * k2).powi(step as i32)
+        std::array::from_fn(|m| {
+            let g = 1.0 - self.alpha * self.dt * self.modes.k2(m);
+            SineModes::AMPLITUDES[m] * g.powi(step as i32)
         })
     }
 
@@ -261,7 +166,7 @@ impl Heat {
 
     /// `sum_m amplitudes[m] prod_a sin(k_{m,a} x_a)` at global index `idx`.
     fn superpose(&self, amplitudes: [f64; 2], idx: GlobalIndex) -> f64 {
-        (0..2).map(|m| amplitudes[m] * self.shape_of(m, idx)).sum()
+        self.modes.superpose(amplitudes, idx)
     }
 
     /// Exact solution of the PDE at global index `idx` and time `t`.
@@ -328,23 +233,6 @@ impl HeatErrors {
     }
 }
 
-/// Grid spacing per internal axis of a grid of `shape` (1 on inactive axes).
-fn internal_spacing(shape: &[usize], bc: Boundary) -> [f64; 3] {
-    let mut h = [1.0; 3];
-    for (a, &n) in shape.iter().enumerate() {
-        h[3 - shape.len() + a] = spacing(n, bc);
-    }
-    h
-}
-
-/// Grid spacing of an axis of `n` points on `[0, 1]`.
-fn spacing(n: usize, bc: Boundary) -> f64 {
-    match bc {
-        Boundary::Dirichlet => 1.0 / (n + 1) as f64,
-        Boundary::Periodic => 1.0 / n as f64,
-    }
-}
-
 impl Kernel for Heat {
     type Value = f64;
 
@@ -358,7 +246,7 @@ impl Kernel for Heat {
 
     fn initial_value(&self, _level: usize, idx: GlobalIndex) -> f64 {
         // the PDE's solution at t = 0 (exp(0) = 1 exactly)
-        self.superpose(self.modes.map(|m| m.amplitude), idx)
+        self.superpose(SineModes::AMPLITUDES, idx)
     }
 
     fn boundary_value(&self, _idx: GlobalIndex) -> f64 {
@@ -447,28 +335,12 @@ mod tests {
         let threads = kernel::Threads::serial();
         for _ in 0..steps {
             if bc == Boundary::Periodic {
-                wrap_periodic(&mut u);
+                u.wrap_periodic();
             }
             kernel::apply_rows(&heat, &[&u], &mut next, &inner, 0, &threads);
             std::mem::swap(&mut u, &mut next);
         }
         (heat, u)
-    }
-
-    /// Fills the ghosts of a single periodic block from the opposite side.
-    fn wrap_periodic(u: &mut Field<f64>) {
-        let shape = u.shape();
-        let (g, n) = (u.ghost(), u.owned().size);
-        let a = u.array_mut();
-        for i in 0..shape[0] {
-            for j in 0..shape[1] {
-                for k in 0..shape[2] {
-                    let wrap = |x: usize, a: usize| (x + n[a] - g[a] % n[a]) % n[a] + g[a];
-                    let src = [wrap(i, 0), wrap(j, 1), wrap(k, 2)];
-                    a[[i, j, k]] = a[src];
-                }
-            }
-        }
     }
 
     #[test]
@@ -524,19 +396,6 @@ mod tests {
         let (heat, mut u) = run_one_block(&[15, 15], 10, 0.5);
         u.array_mut()[[0, 8, 8]] += 1e-9;
         assert!(!heat.local_errors(&u, 10).validates(10));
-    }
-
-    #[test]
-    fn sine_tables_equal_direct_evaluation_inside_and_in_ghosts() {
-        let heat = Heat::new(&[9, 7], Boundary::Dirichlet, Stencil::Standard, 1.0, 1e-4).unwrap();
-        for i in -1..=9 {
-            for j in -1..=7 {
-                for m in 0..2 {
-                    let direct = heat.sine(m, 1, i) * heat.sine(m, 2, j);
-                    assert_eq!(heat.shape_of(m, [0, i, j]).to_bits(), direct.to_bits());
-                }
-            }
-        }
     }
 
     #[test]

@@ -273,28 +273,13 @@ mod tests {
         u
     }
 
-    /// Fills the ghosts of a single periodic block from the opposite side.
-    fn wrap_periodic(u: &mut Field<u8>) {
-        let shape = u.shape();
-        let (g, n) = (u.ghost(), u.owned().size);
-        let a = u.array_mut();
-        for i in 0..shape[0] {
-            for j in 0..shape[1] {
-                for k in 0..shape[2] {
-                    let wrap = |x: usize, a: usize| (x + n[a] - g[a] % n[a]) % n[a] + g[a];
-                    a[[i, j, k]] = a[[wrap(i, 0), wrap(j, 1), wrap(k, 2)]];
-                }
-            }
-        }
-    }
-
     /// `generations` generations of `life` on one block (ghosts refreshed by copying).
     fn run(life: &Life, mut u: Field<u8>, generations: u64) -> Field<u8> {
         let mut next = u.clone();
         let inner = u.interior();
         let threads = kernel::Threads::serial();
         for _ in 0..generations {
-            wrap_periodic(&mut u);
+            u.wrap_periodic();
             kernel::apply_rows(life, &[&u], &mut next, &inner, 0, &threads);
             std::mem::swap(&mut u, &mut next);
         }

@@ -6,4 +6,5 @@ pub mod allen_cahn;
 pub mod heat;
 pub mod life;
 pub mod poisson;
+pub mod sine_modes;
 pub mod wave;

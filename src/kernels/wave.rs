@@ -38,16 +38,14 @@ use crate::error::{Error, Result};
 use crate::exact_sum::ExactSum;
 use crate::field::{Field, RowStencil};
 use crate::kernel::{GlobalIndex, Kernel};
-use std::f64::consts::PI;
+use crate::kernels::sine_modes::{grid_spacing, SineModes};
 
-pub use crate::kernels::heat::Boundary;
+pub use crate::kernels::sine_modes::Boundary;
 
 /// One standing wave of the initial condition.
 #[derive(Clone, Copy, Debug)]
 struct Mode {
     amplitude: f64,
-    /// Wave vector `k_a` per (internal) axis; 0 on inactive axes.
-    k: [f64; 3],
     /// `omega = c |k|`.
     omega: f64,
     /// The scheme's phase per step `theta` (see the module doc).
@@ -74,15 +72,15 @@ pub struct Wave {
     /// `h^d`, the cell volume.
     volume: f64,
     modes: [Mode; 2],
-    /// `sines[m][a][i] = sin(k_{m,a} x_a(i))` for the grid points of each active axis.
-    sines: [[Vec<f64>; 3]; 2],
+    /// Where the modes live: the grid and its sine tables.
+    sines: SineModes,
 }
 
 impl Wave {
     /// The largest stable time step for speed `c` on `shape` with `bc`:
     /// `1 / (c sqrt(sum_a 1/h_a^2))`.
     pub fn stability_limit(shape: &[usize], bc: Boundary, c: f64) -> f64 {
-        let h = internal_spacing(shape, bc);
+        let h = grid_spacing(shape, bc);
         let s: f64 = h[3 - shape.len()..].iter().map(|h| 1.0 / (h * h)).sum();
         1.0 / (c * s.sqrt())
     }
@@ -105,7 +103,7 @@ impl Wave {
         }
         let ndim = shape.len();
         let off = 3 - ndim;
-        let h = internal_spacing(shape, bc);
+        let h = grid_spacing(shape, bc);
         let mut extents = [1; 3];
         extents[off..].copy_from_slice(shape);
         let (mut r, mut face) = ([0.0; 3], [0.0; 3]);
@@ -114,13 +112,11 @@ impl Wave {
             face[a] = c * c / (h[a] * h[a]);
         }
         let volume = h[off..].iter().product();
-        let base = match bc {
-            Boundary::Dirichlet => PI,
-            Boundary::Periodic => 2.0 * PI,
-        };
-        let mode = |amplitude: f64, m: [f64; 3]| -> Mode {
-            let k: [f64; 3] = std::array::from_fn(|a| if a >= off { base * m[a] } else { 0.0 });
-            let omega = c * k.iter().map(|k| k * k).sum::<f64>().sqrt();
+        let sines = SineModes::new(shape, bc);
+        let mode = |m: usize| -> Mode {
+            let amplitude = SineModes::AMPLITUDES[m];
+            let k = sines.k(m);
+            let omega = c * sines.k2(m).sqrt();
             // mu = sum_a 4 sin^2(k h/2)/h^2 without the cancellation of 2 - 2 cos(k h);
             // sin(theta/2) = c dt sqrt(mu) / 2 follows from cos(theta) = 1 - c^2 dt^2 mu / 2
             // and is accurate for small theta, where acos(1 - x) is not.
@@ -138,14 +134,12 @@ impl Wave {
                 -2.0 * (0.5 * (theta + phi)).sin() * (0.5 * (theta - phi)).sin() / theta.sin();
             Mode {
                 amplitude,
-                k,
                 omega,
                 theta,
                 beta,
             }
         };
-        let modes = [mode(1.0, [1.0, 1.0, 1.0]), mode(0.5, [1.0, 2.0, 3.0])];
-        let mut wave = Wave {
+        Ok(Wave {
             ndim,
             c,
             dt,
@@ -155,16 +149,9 @@ impl Wave {
             r,
             face,
             volume,
-            modes,
-            sines: Default::default(),
-        };
-        wave.sines = std::array::from_fn(|m| {
-            std::array::from_fn(|a| {
-                let n = if a >= off { shape[a - off] } else { 0 };
-                (0..n as i64).map(|i| wave.sine(m, a, i)).collect()
-            })
-        });
-        Ok(wave)
+            modes: [mode(0), mode(1)],
+            sines,
+        })
     }
 
     pub fn dt(&self) -> f64 {
@@ -183,44 +170,17 @@ impl Wave {
 
     /// Grid spacing on each of the problem's axes.
     pub fn spacing(&self) -> Vec<f64> {
-        self.h[3 - self.ndim..].to_vec()
+        self.sines.spacing()
     }
 
     /// Coordinate of the first grid point on each of the problem's axes.
     pub fn origin(&self) -> Vec<f64> {
-        let first = |h: f64| match self.bc {
-            Boundary::Dirichlet => h,
-            Boundary::Periodic => 0.0,
-        };
-        self.spacing().into_iter().map(first).collect()
-    }
-
-    /// Coordinate of global index `i` on internal axis `a`.
-    fn x(&self, a: usize, i: i64) -> f64 {
-        match self.bc {
-            Boundary::Dirichlet => (i + 1) as f64 * self.h[a],
-            Boundary::Periodic => i as f64 * self.h[a],
-        }
-    }
-
-    /// `sin(k_{m,a} x_a)` at index `i` of internal axis `a`.
-    fn sine(&self, m: usize, a: usize, i: i64) -> f64 {
-        (self.modes[m].k[a] * self.x(a, i)).sin()
-    }
-
-    /// `prod_a sin(k_{m,a} x_a)` at global index `idx` (from the tables inside the grid).
-    fn shape_of(&self, m: usize, idx: GlobalIndex) -> f64 {
-        (3 - self.ndim..3)
-            .map(|a| match self.sines[m][a].get(idx[a] as usize) {
-                Some(&s) if idx[a] >= 0 => s,
-                _ => self.sine(m, a, idx[a]),
-            })
-            .product()
+        self.sines.origin()
     }
 
     /// `sum_m amplitudes[m] prod_a sin(k_{m,a} x_a)` at global index `idx`.
     fn superpose(&self, amplitudes: [f64; 2], idx: GlobalIndex) -> f64 {
-        (0..2).map(|m| amplitudes[m] * self.shape_of(m, idx)).sum()
+        self.sines.superpose(amplitudes, idx)
     }
 
     /// Amplitude of each mode in the PDE's solution at time `t`: `A_m cos(omega_m t)`.
@@ -372,18 +332,6 @@ impl WaveErrors {
     }
 }
 
-/// Grid spacing per internal axis of a grid of `shape` (1 on inactive axes).
-fn internal_spacing(shape: &[usize], bc: Boundary) -> [f64; 3] {
-    let mut h = [1.0; 3];
-    for (a, &n) in shape.iter().enumerate() {
-        h[3 - shape.len() + a] = match bc {
-            Boundary::Dirichlet => 1.0 / (n + 1) as f64,
-            Boundary::Periodic => 1.0 / n as f64,
-        };
-    }
-    h
-}
-
 impl Kernel for Wave {
     type Value = f64;
 
@@ -473,7 +421,7 @@ mod tests {
         let threads = Threads::serial();
         for _ in 0..steps {
             if bc == Boundary::Periodic {
-                wrap_periodic(&mut u);
+                u.wrap_periodic();
             }
             kernel::apply_rows(&wave, &[&u, &prev], &mut next, &inner, 0, &threads);
             // rotate: prev <- u <- next, the old prev becomes scratch
@@ -486,30 +434,14 @@ mod tests {
     /// The energy of the levels `(newer, older)` of one block, periodic ghosts filled first.
     fn energy(wave: &Wave, newer: &mut Field<f64>, older: &mut Field<f64>) -> f64 {
         if wave.bc == Boundary::Periodic {
-            wrap_periodic(newer);
-            wrap_periodic(older);
+            newer.wrap_periodic();
+            older.wrap_periodic();
         }
         let levels = [&*newer, &*older];
         kernel::sum_rows(&levels, &newer.interior(), &Threads::serial(), |r, s| {
             wave.energy_row(r, s)
         })
         .value()
-    }
-
-    /// Fills the ghosts of a single periodic block from the opposite side.
-    fn wrap_periodic(u: &mut Field<f64>) {
-        let shape = u.shape();
-        let (g, n) = (u.ghost(), u.owned().size);
-        let a = u.array_mut();
-        for i in 0..shape[0] {
-            for j in 0..shape[1] {
-                for k in 0..shape[2] {
-                    let wrap = |x: usize, a: usize| (x + n[a] - g[a] % n[a]) % n[a] + g[a];
-                    let src = [wrap(i, 0), wrap(j, 1), wrap(k, 2)];
-                    a[[i, j, k]] = a[src];
-                }
-            }
-        }
     }
 
     #[test]
