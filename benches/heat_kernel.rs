@@ -14,11 +14,12 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::Duration;
-use tessera::field::Field;
-use tessera::geometry::Grid;
-use tessera::kernel;
-use tessera::kernels::heat::{Boundary, Heat};
-use tessera::laplacian::Stencil;
+use tessera::grid::field::Field;
+use tessera::grid::geometry::Grid;
+use tessera::grid::kernels::heat::{Boundary, Heat};
+use tessera::grid::laplacian::Stencil;
+use tessera::grid::stencil;
+use tessera::parallel::Threads;
 
 /// Fraction of the stability limit used for the time step (as the `heat` binary's default).
 const DT_FRACTION: f64 = 0.8;
@@ -32,7 +33,7 @@ fn setup(shape: &[usize]) -> (Heat, Field<f64>, Field<f64>) {
     let heat = Heat::new(shape, Boundary::Dirichlet, std, alpha, dt).expect("stable problem");
     let grid = Grid::new(shape, &vec![false; shape.len()]).expect("grid");
     let ghost: [usize; 3] = std::array::from_fn(|a| usize::from(grid.is_active(a)));
-    let u = kernel::initial_block(&heat, &grid, grid.bounds(), ghost, 0);
+    let u = stencil::initial_block(&heat, &grid, grid.bounds(), ghost, 0);
     let next = u.clone();
     (heat, u, next)
 }
@@ -40,7 +41,7 @@ fn setup(shape: &[usize]) -> (Heat, Field<f64>, Field<f64>) {
 /// One FTCS step: the interior rows of `out` from `u`.
 fn step(heat: &Heat, u: &Field<f64>, out: &mut Field<f64>) {
     let inner = out.interior();
-    kernel::apply_rows(heat, &[u], out, &inner, 0, &kernel::Threads::serial());
+    stencil::apply_rows(heat, &[u], out, &inner, 0, &Threads::serial());
 }
 
 fn bench_heat(c: &mut Criterion) {

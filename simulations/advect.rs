@@ -5,19 +5,20 @@
 //!     mpirun -n 4 target/release/advect --size 512x512 --velocity 1,0.5 --out runs/advect
 //!     mpirun -n 2 target/release/advect --size 32x32 --scheme upwind --convergence 4
 //!
-//! See `tessera::kernels::advection` for the schemes, their stability limits and the
+//! See `tessera::grid::kernels::advection` for the schemes, their stability limits and the
 //! validation.
 
 use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
-use tessera::checkpoint::Param;
 use tessera::cli::{self, Extents, RunFlags};
-use tessera::convergence::{self, Level};
-use tessera::driver::{self, RunOptions};
-use tessera::field::Field;
-use tessera::geometry::{join_x, Decomposition, Grid};
-use tessera::kernels::advection::{is_whole_period, Advection, AdvectionErrors, Scheme};
-use tessera::runtime::{self, Parallel};
+use tessera::driver::study::{self, Level};
+use tessera::grid::field::Field;
+use tessera::grid::geometry::{Decomposition, Grid};
+use tessera::grid::kernels::advection::{is_whole_period, Advection, AdvectionErrors, Scheme};
+use tessera::grid::stepper::{self, RunOptions};
+use tessera::io::checkpoint::Param;
+use tessera::parallel::{self, Parallel};
+use tessera::partition::join_x;
 use tessera::{Error, Result};
 
 /// Linear advection du/dt + a . grad(u) = 0 on the periodic [0,1]^d (d = 1, 2, 3), first-order
@@ -72,7 +73,7 @@ impl std::str::FromStr for Velocity {
 }
 
 fn main() -> ExitCode {
-    runtime::main_with_mpi("advect", run)
+    parallel::main_with_mpi("advect", run)
 }
 
 fn run(parallel: &Parallel) -> Result<()> {
@@ -117,7 +118,7 @@ fn run(parallel: &Parallel) -> Result<()> {
     }
     let mass0 = parallel.sum_exact(&adv.local_initial_sum(decomposition.owned(parallel.rank())));
 
-    let outcome = driver::run(parallel, &decomposition, &adv, &options)?;
+    let outcome = stepper::run(parallel, &decomposition, &adv, &options)?;
 
     let u = &outcome.levels[0];
     let errors = global_errors(parallel, &adv, u, outcome.step);
@@ -156,7 +157,7 @@ fn run(parallel: &Parallel) -> Result<()> {
             (mass1 - mass0) * volume
         );
     }
-    driver::conclude(parallel, grid, &outcome, Some(validates), || {
+    stepper::conclude(parallel, grid, &outcome, Some(validates), || {
         format!(
             "the solution does not validate (max error {:.3e} against the scheme)",
             errors.vs_scheme
@@ -225,10 +226,10 @@ fn global_errors(
 ) -> AdvectionErrors {
     let local = adv.local_errors(u, step);
     AdvectionErrors {
-        vs_exact: parallel.max_f64(local.vs_exact),
-        vs_scheme: parallel.max_f64(local.vs_scheme),
-        discretisation: parallel.max_f64(local.discretisation),
-        vs_initial: parallel.max_f64(local.vs_initial),
+        vs_exact: parallel.max(local.vs_exact),
+        vs_scheme: parallel.max(local.vs_scheme),
+        discretisation: parallel.max(local.discretisation),
+        vs_initial: parallel.max(local.vs_initial),
     }
 }
 
@@ -267,7 +268,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
             write_checkpoints: false,
             ..options(cli, &adv)
         };
-        let outcome = driver::run(parallel, &decomposition, &adv, &options)?;
+        let outcome = stepper::run(parallel, &decomposition, &adv, &options)?;
         let e = global_errors(parallel, &adv, &outcome.levels[0], outcome.step);
         if !e.validates(outcome.step) {
             return parallel.agree(Err(Error::NotValidated(format!(
@@ -287,7 +288,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
         let theory = cli.scheme.order() as f64;
         print!(
             "{}",
-            convergence::table(&levels, &[("max |u - u_exact|", theory)])
+            study::table(&levels, &[("max |u - u_exact|", theory)])
         );
         println!("  every level validates against the exact solution of its scheme");
     }

@@ -5,18 +5,20 @@
 //!
 //!     mpirun -n 2 target/release/allen-cahn --size 256x256 --steps 2000 --out runs/ac
 //!
-//! This is the README's "Write your own kernel" example; see `tessera::kernels::allen_cahn`.
+//! This is the README's "Write your own kernel" example; see `tessera::grid::kernels::allen_cahn`.
 
 use clap::Parser;
 use std::process::ExitCode;
-use tessera::checkpoint::Param;
 use tessera::cli::{self, Extents, RunFlags};
-use tessera::driver;
-use tessera::field::Field;
-use tessera::geometry::{Decomposition, Grid};
-use tessera::kernel::{self, Threads};
-use tessera::kernels::allen_cahn::AllenCahn;
-use tessera::runtime::{self, HaloExchange, Parallel};
+use tessera::grid::field::Field;
+use tessera::grid::geometry::{Decomposition, Grid};
+use tessera::grid::halo::HaloExchange;
+use tessera::grid::kernels::allen_cahn::AllenCahn;
+use tessera::grid::stencil;
+use tessera::grid::stepper;
+use tessera::io::checkpoint::Param;
+use tessera::parallel::Threads;
+use tessera::parallel::{self, Parallel};
 use tessera::Result;
 
 /// The Allen–Cahn equation du/dt = eps^2 Laplacian(u) + u - u^3 on [0,1]^d (d = 1, 2, 3),
@@ -39,7 +41,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    runtime::main_with_mpi("allen-cahn", run)
+    parallel::main_with_mpi("allen-cahn", run)
 }
 
 fn run(parallel: &Parallel) -> Result<()> {
@@ -71,13 +73,13 @@ fn run(parallel: &Parallel) -> Result<()> {
         println!("  {}", options.layout_line(parallel, &decomposition, &ac));
     }
 
-    let mut outcome = driver::run(parallel, &decomposition, &ac, &options)?;
+    let mut outcome = stepper::run(parallel, &decomposition, &ac, &options)?;
 
     // the same checks on the initial state and on the final one
     let threads = parallel.agree(Threads::new(cli.run.threads))?;
     let owned = decomposition.owned(parallel.rank());
     let ghost = decomposition.ghost_widths(1);
-    let mut initial = kernel::initial_block(&ac, grid, owned, ghost, 0);
+    let mut initial = stencil::initial_block(&ac, grid, owned, ghost, 0);
     let start = measure(parallel, &decomposition, &ac, &threads, &mut initial);
     let end = measure(
         parallel,
@@ -103,7 +105,7 @@ fn run(parallel: &Parallel) -> Result<()> {
             end.from_flat, start.from_flat
         );
     }
-    driver::conclude(
+    stepper::conclude(
         parallel,
         grid,
         &outcome,
@@ -143,11 +145,11 @@ fn measure(
     u: &mut Field<f64>,
 ) -> Measures {
     HaloExchange::new(parallel, decomposition, u).exchange(u);
-    let sum = kernel::sum_rows(&[&*u], &u.interior(), threads, |s, e| ac.energy_row(s, e));
+    let sum = stencil::sum_rows(&[&*u], &u.interior(), threads, |s, e| ac.energy_row(s, e));
     let (max_u, from_flat) = ac.local_maxima(u);
     Measures {
-        max_u: parallel.max_f64(max_u),
-        from_flat: parallel.max_f64(from_flat),
+        max_u: parallel.max(max_u),
+        from_flat: parallel.max(from_flat),
         energy: parallel.sum_exact(&sum),
     }
 }

@@ -5,18 +5,18 @@
 //!     mpirun -n 4 target/release/heat --size 1024x1024 --steps 2000 --out runs/heat
 //!     mpirun -n 2 target/release/heat --size 16x16 --bc periodic --stencil fourth --convergence 4
 //!
-//! See `tessera::kernels::heat` for the discretisation and the validation.
+//! See `tessera::grid::kernels::heat` for the discretisation and the validation.
 
 use clap::Parser;
 use std::process::ExitCode;
-use tessera::checkpoint::Param;
 use tessera::cli::{self, Extents, RunFlags};
-use tessera::convergence::{self, Level};
-use tessera::driver::{self, RunOptions};
-use tessera::geometry::{Decomposition, Grid};
-use tessera::kernels::heat::{Boundary, Heat, HeatErrors};
-use tessera::laplacian::Stencil;
-use tessera::runtime::{self, Parallel};
+use tessera::driver::study::{self, Level};
+use tessera::grid::geometry::{Decomposition, Grid};
+use tessera::grid::kernels::heat::{Boundary, Heat, HeatErrors};
+use tessera::grid::laplacian::Stencil;
+use tessera::grid::stepper::{self, RunOptions};
+use tessera::io::checkpoint::Param;
+use tessera::parallel::{self, Parallel};
 use tessera::{Error, Result};
 
 /// The heat equation du/dt = alpha * Laplacian(u) on [0,1]^d (d = 1, 2, 3), explicit
@@ -53,7 +53,7 @@ struct Cli {
 const DEFAULT_DT_FRACTION: f64 = 0.8;
 
 fn main() -> ExitCode {
-    runtime::main_with_mpi("heat", run)
+    parallel::main_with_mpi("heat", run)
 }
 
 fn run(parallel: &Parallel) -> Result<()> {
@@ -87,7 +87,7 @@ fn run(parallel: &Parallel) -> Result<()> {
         println!("  {}", options.layout_line(parallel, &decomposition, &heat));
     }
 
-    let outcome = driver::run(parallel, &decomposition, &heat, &options)?;
+    let outcome = stepper::run(parallel, &decomposition, &heat, &options)?;
 
     let errors = global_errors(parallel, &heat, &outcome.levels[0], outcome.step);
     let validates = errors.validates(outcome.step);
@@ -103,7 +103,7 @@ fn run(parallel: &Parallel) -> Result<()> {
             Heat::roundoff_tolerance(outcome.step)
         );
     }
-    driver::conclude(parallel, grid, &outcome, Some(validates), || {
+    stepper::conclude(parallel, grid, &outcome, Some(validates), || {
         format!(
             "the solution does not validate (max error {:.3e} against the scheme)",
             errors.vs_scheme
@@ -140,15 +140,15 @@ fn options(cli: &Cli, heat: &Heat, dt: f64) -> RunOptions {
 fn global_errors(
     parallel: &Parallel,
     heat: &Heat,
-    u: &tessera::field::Field<f64>,
+    u: &tessera::grid::field::Field<f64>,
     step: u64,
 ) -> HeatErrors {
     let local = heat.local_errors(u, step);
     HeatErrors {
-        vs_analytic: parallel.max_f64(local.vs_analytic),
-        vs_scheme: parallel.max_f64(local.vs_scheme),
-        discretisation: parallel.max_f64(local.discretisation),
-        spatial: parallel.max_f64(local.spatial),
+        vs_analytic: parallel.max(local.vs_analytic),
+        vs_scheme: parallel.max(local.vs_scheme),
+        discretisation: parallel.max(local.discretisation),
+        spatial: parallel.max(local.spatial),
     }
 }
 
@@ -170,7 +170,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
         println!(
             "tessera heat: convergence study, {} levels from {}, {} Laplacian, {} boundaries, t = {:.4e}",
             cli.convergence,
-            tessera::geometry::join_x(coarse),
+            tessera::partition::join_x(coarse),
             cli.stencil.describe(coarse.len()),
             cli.bc.as_str(),
             cli.run.steps as f64 * dt0
@@ -195,17 +195,17 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
             write_checkpoints: false,
             ..options(cli, &heat, dt)
         };
-        let outcome = driver::run(parallel, &decomposition, &heat, &options)?;
+        let outcome = stepper::run(parallel, &decomposition, &heat, &options)?;
         let e = global_errors(parallel, &heat, &outcome.levels[0], outcome.step);
         if !e.validates(outcome.step) {
             return parallel.agree(Err(Error::NotValidated(format!(
                 "level {l} ({}) does not validate: max error {:.3e} against the scheme",
-                tessera::geometry::join_x(&shape),
+                tessera::partition::join_x(&shape),
                 e.vs_scheme
             ))));
         }
         levels.push(Level {
-            grid: tessera::geometry::join_x(&shape),
+            grid: tessera::partition::join_x(&shape),
             h: heat.spacing().into_iter().fold(0.0, f64::max),
             steps,
             errors: vec![e.vs_analytic, e.spatial],
@@ -214,7 +214,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
     if parallel.is_root() {
         print!(
             "{}",
-            convergence::table(
+            study::table(
                 &levels,
                 &[
                     ("max |u - u_exact|", 2.0),

@@ -4,16 +4,16 @@
 //!     mpirun -n 4 target/release/life --size 4096x4096 --steps 1000 --out runs/life
 //!     mpirun -n 4 target/release/life --pattern soup --density 0.3 --seed 7 --size 512x512
 //!
-//! See `tessera::kernels::life` for the rule and the validation.
+//! See `tessera::grid::kernels::life` for the rule and the validation.
 
 use clap::Parser;
 use std::process::ExitCode;
-use tessera::checkpoint::Param;
 use tessera::cli::{self, Extents, RunFlags};
-use tessera::driver::{self, RunOptions};
-use tessera::geometry::{Decomposition, Grid};
-use tessera::kernels::life::{self, Life, Pattern};
-use tessera::runtime::{self, Parallel};
+use tessera::grid::geometry::{Decomposition, Grid};
+use tessera::grid::kernels::life::{self, Life, Pattern};
+use tessera::grid::stepper::{self, RunOptions};
+use tessera::io::checkpoint::Param;
+use tessera::parallel::{self, Parallel};
 use tessera::{Error, Result};
 
 /// Conway's Game of Life (B3/S23) on a periodic NXxNY grid, MPI-parallel, with parallel
@@ -42,7 +42,7 @@ struct Cli {
 const DT: f64 = 1.0;
 
 fn main() -> ExitCode {
-    runtime::main_with_mpi("life", run)
+    parallel::main_with_mpi("life", run)
 }
 
 fn run(parallel: &Parallel) -> Result<()> {
@@ -53,7 +53,7 @@ fn run(parallel: &Parallel) -> Result<()> {
     let grid = decomposition.grid();
     let options = options(&cli, &life);
     let owned = decomposition.owned(parallel.rank());
-    let initial_population = parallel.sum_i64(life.local_initial_population(&owned));
+    let initial_population = parallel.sum(life.local_initial_population(&owned));
     if parallel.is_root() {
         println!(
             "tessera life: Conway's Game of Life (B3/S23) on a {} periodic grid, u8 cells",
@@ -77,11 +77,11 @@ fn run(parallel: &Parallel) -> Result<()> {
         println!("  {}", options.layout_line(parallel, &decomposition, &life));
     }
 
-    let outcome = driver::run(parallel, &decomposition, &life, &options)?;
+    let outcome = stepper::run(parallel, &decomposition, &life, &options)?;
 
     let u = &outcome.levels[0];
-    let population = parallel.sum_i64(life::local_population(u));
-    let mismatches = parallel.sum_i64(life.local_mismatches(u, outcome.step));
+    let population = parallel.sum(life::local_population(u));
+    let mismatches = parallel.sum(life.local_mismatches(u, outcome.step));
     let glider = life.pattern() == Pattern::Glider;
     let validates = mismatches == 0;
     if parallel.is_root() {
@@ -100,7 +100,7 @@ fn run(parallel: &Parallel) -> Result<()> {
             println!("  (no reference solution for a random soup: the run completed, nothing more is checked)");
         }
     }
-    driver::conclude(
+    stepper::conclude(
         parallel,
         grid,
         &outcome,

@@ -5,17 +5,18 @@
 //!     mpirun -n 4 target/release/poisson --size 257x257 --method sor --rtol 1e-10
 //!     mpirun -n 2 target/release/poisson --size 15x15 --convergence 4
 //!
-//! `--steps` is the iteration cap. See `tessera::kernels::poisson` for the numerics.
+//! `--steps` is the iteration cap. See `tessera::grid::kernels::poisson` for the numerics.
 
 use clap::Parser;
 use std::process::ExitCode;
-use tessera::checkpoint::Param;
 use tessera::cli::{self, Extents, RunFlags};
-use tessera::convergence::{self, Level};
-use tessera::driver::{self, Convergence, Outcome, RunOptions};
-use tessera::geometry::{join_x, Decomposition, Grid};
-use tessera::kernels::poisson::{Method, Poisson};
-use tessera::runtime::{self, Parallel};
+use tessera::driver::study::{self, Level};
+use tessera::grid::geometry::{Decomposition, Grid};
+use tessera::grid::kernels::poisson::{Method, Poisson};
+use tessera::grid::stepper::{self, Convergence, Outcome, RunOptions};
+use tessera::io::checkpoint::Param;
+use tessera::parallel::{self, Parallel};
+use tessera::partition::join_x;
 use tessera::{Error, Result};
 
 /// The Poisson equation -Laplacian(u) = f on [0,1]^d (d = 1, 2, 3) with Dirichlet data,
@@ -49,7 +50,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    runtime::main_with_mpi("poisson", run)
+    parallel::main_with_mpi("poisson", run)
 }
 
 fn run(parallel: &Parallel) -> Result<()> {
@@ -83,7 +84,7 @@ fn run(parallel: &Parallel) -> Result<()> {
         );
     }
 
-    let outcome = driver::run(parallel, &decomposition, &poisson, &options)?;
+    let outcome = stepper::run(parallel, &decomposition, &poisson, &options)?;
 
     let reference = options.convergence.expect("set above").reference;
     let (error, bound, residual) = check(parallel, &poisson, &outcome);
@@ -116,7 +117,7 @@ fn run(parallel: &Parallel) -> Result<()> {
             "  max |u - u*| = {error:.3e}   a-priori bound (max|tau| + ||r||)/8 = {bound:.3e}"
         );
     }
-    driver::conclude(parallel, grid, &outcome, Some(validates), || {
+    stepper::conclude(parallel, grid, &outcome, Some(validates), || {
         if outcome.converged {
             format!("the error {error:.3e} exceeds its bound {bound:.3e}")
         } else {
@@ -148,7 +149,7 @@ fn options(
     decomposition: &Decomposition,
 ) -> RunOptions {
     let owned = decomposition.owned(parallel.rank());
-    let block = tessera::field::Field::<f64>::new(owned, [0; 3]);
+    let block = tessera::grid::field::Field::<f64>::new(owned, [0; 3]);
     let reference = parallel.sum_exact(&poisson.local_rhs_norm2(&block)).sqrt();
     let parameters = vec![
         (
@@ -171,7 +172,7 @@ fn options(
 
 /// The global error `max |u - u*|`, its a-priori bound and the final residual norm.
 fn check(parallel: &Parallel, poisson: &Poisson, outcome: &Outcome<f64>) -> (f64, f64, f64) {
-    let error = parallel.max_f64(poisson.local_error(&outcome.levels[0]));
+    let error = parallel.max(poisson.local_error(&outcome.levels[0]));
     let residual = outcome.residuals.last().map_or(f64::NAN, |r| r.1);
     (error, poisson.error_bound(residual), residual)
 }
@@ -203,7 +204,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
             write_checkpoints: false,
             ..options(parallel, cli, &poisson, &decomposition)
         };
-        let outcome = driver::run(parallel, &decomposition, &poisson, &options)?;
+        let outcome = stepper::run(parallel, &decomposition, &poisson, &options)?;
         let (error, bound, _) = check(parallel, &poisson, &outcome);
         if !outcome.converged || error > bound {
             return parallel.agree(Err(Error::NotValidated(format!(
@@ -220,7 +221,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
         });
     }
     if parallel.is_root() {
-        print!("{}", convergence::table(&levels, &[("max |u - u*|", 2.0)]));
+        print!("{}", study::table(&levels, &[("max |u - u*|", 2.0)]));
         println!("  every level converged and is within its a-priori error bound");
     }
     Ok(())

@@ -19,7 +19,7 @@ use hdf5::{Hyperslab, SliceOrIndex};
 use ndarray::{Array2, Axis};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tessera::render::{format_label, format_sci, render_field, Labels};
+use tessera::io::render::{format_label, format_sci, render_field, Labels};
 
 /// Render a field of a tessera HDF5 checkpoint to a PNG image with a colour bar.
 #[derive(Parser, Debug)]

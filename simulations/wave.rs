@@ -5,19 +5,22 @@
 //!     mpirun -n 4 target/release/wave --size 1024x1024 --steps 2000 --out runs/wave
 //!     mpirun -n 2 target/release/wave --size 15x15 --steps 20 --convergence 4
 //!
-//! See `tessera::kernels::wave` for the discretisation and the validation.
+//! See `tessera::grid::kernels::wave` for the discretisation and the validation.
 
 use clap::Parser;
 use std::process::ExitCode;
-use tessera::checkpoint::Param;
 use tessera::cli::{self, Extents, RunFlags};
-use tessera::convergence::{self, Level};
-use tessera::driver::{self, RunOptions};
-use tessera::field::Field;
-use tessera::geometry::{join_x, Decomposition, Grid};
-use tessera::kernel::{self, Threads};
-use tessera::kernels::wave::{Boundary, Wave, WaveErrors};
-use tessera::runtime::{self, HaloExchange, Parallel};
+use tessera::driver::study::{self, Level};
+use tessera::grid::field::Field;
+use tessera::grid::geometry::{Decomposition, Grid};
+use tessera::grid::halo::HaloExchange;
+use tessera::grid::kernels::wave::{Boundary, Wave, WaveErrors};
+use tessera::grid::stencil;
+use tessera::grid::stepper::{self, RunOptions};
+use tessera::io::checkpoint::Param;
+use tessera::parallel::Threads;
+use tessera::parallel::{self, Parallel};
+use tessera::partition::join_x;
 use tessera::{Error, Result};
 
 /// The wave equation u_tt = c^2 Laplacian(u) on [0,1]^d (d = 1, 2, 3), leapfrog in time
@@ -55,7 +58,7 @@ struct Cli {
 const DEFAULT_CFL: f64 = 0.8;
 
 fn main() -> ExitCode {
-    runtime::main_with_mpi("wave", run)
+    parallel::main_with_mpi("wave", run)
 }
 
 fn run(parallel: &Parallel) -> Result<()> {
@@ -89,7 +92,7 @@ fn run(parallel: &Parallel) -> Result<()> {
         println!("  {}", options.layout_line(parallel, &decomposition, &wave));
     }
 
-    let mut outcome = driver::run(parallel, &decomposition, &wave, &options)?;
+    let mut outcome = stepper::run(parallel, &decomposition, &wave, &options)?;
 
     let check = check(
         parallel,
@@ -120,7 +123,7 @@ fn run(parallel: &Parallel) -> Result<()> {
             check.energy_tolerance
         );
     }
-    driver::conclude(parallel, grid, &outcome, Some(check.validates()), || {
+    stepper::conclude(parallel, grid, &outcome, Some(check.validates()), || {
         format!(
         "the solution does not validate (max error {:.3e} against the scheme, energy drift {:.3e})",
         check.errors.vs_scheme,
@@ -197,9 +200,9 @@ fn check(
 ) -> Result<Check> {
     let local = wave.local_errors(&levels[0], step);
     let errors = WaveErrors {
-        vs_analytic: parallel.max_f64(local.vs_analytic),
-        vs_scheme: parallel.max_f64(local.vs_scheme),
-        discretisation: parallel.max_f64(local.discretisation),
+        vs_analytic: parallel.max(local.vs_analytic),
+        vs_scheme: parallel.max(local.vs_scheme),
+        discretisation: parallel.max(local.discretisation),
     };
     let threads = parallel.agree(Threads::new(cli.run.threads))?;
     // the initial levels u^0, u^{-1}, one ghost layer
@@ -207,7 +210,7 @@ fn check(
     let owned = decomposition.owned(parallel.rank());
     let ghost = decomposition.ghost_widths(1);
     let mut start: Vec<Field<f64>> = (0..2)
-        .map(|l| kernel::initial_block(wave, grid, owned, ghost, l))
+        .map(|l| stencil::initial_block(wave, grid, owned, ghost, l))
         .collect();
     let (first, rest) = start.split_at_mut(1);
     let e0 = energy(
@@ -247,7 +250,7 @@ fn energy(
 ) -> f64 {
     HaloExchange::new(parallel, decomposition, newer).exchange(newer);
     HaloExchange::new(parallel, decomposition, older).exchange(older);
-    let local = kernel::sum_rows(
+    let local = stencil::sum_rows(
         &[&*newer, &*older],
         &newer.interior(),
         threads,
@@ -296,7 +299,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
             write_checkpoints: false,
             ..options(cli, &wave)
         };
-        let mut outcome = driver::run(parallel, &decomposition, &wave, &options)?;
+        let mut outcome = stepper::run(parallel, &decomposition, &wave, &options)?;
         let c = check(
             parallel,
             &decomposition,
@@ -321,10 +324,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
         });
     }
     if parallel.is_root() {
-        print!(
-            "{}",
-            convergence::table(&levels, &[("max |u - u_exact|", 2.0)])
-        );
+        print!("{}", study::table(&levels, &[("max |u - u_exact|", 2.0)]));
         println!("  every level validates against the exact solution of its scheme and conserves its energy");
     }
     Ok(())

@@ -1,11 +1,11 @@
 //! Command-line pieces shared by the simulation binaries: grid-size and process-grid
 //! syntax, the common run flags, and turning clap's verdict into tessera's errors.
 
-use crate::checkpoint::Param;
-use crate::driver::RunOptions;
 use crate::error::{Error, Result};
-use crate::recovery::{self, Restart};
-use crate::runtime::Parallel;
+use crate::grid::stepper::RunOptions;
+use crate::io::checkpoint::Param;
+use crate::io::recovery::{self, Restart};
+use crate::parallel::Parallel;
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;

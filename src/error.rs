@@ -5,6 +5,16 @@
 
 use std::path::PathBuf;
 
+/// Exit code of a run that finished but failed its own validation.
+pub const EXIT_NOT_VALIDATED: u8 = 1;
+/// Exit code of a run refused for bad input (flags, files, sizes).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code of a run killed by an internal error (a bug): the job is aborted.
+pub const EXIT_BUG: i32 = 70;
+/// Exit code of a run that stopped early (a signal, `--max-runtime`, the Slurm time limit)
+/// after writing a checkpoint: `EX_TEMPFAIL`, "try again", with `--restart auto`.
+pub const EXIT_STOPPED: u8 = 75;
+
 /// Every fallible operation in tessera returns this error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -73,13 +83,14 @@ impl Error {
 }
 
 impl Error {
-    /// The process exit code for this error: 1 when a run fails its validation, 2 for
-    /// anything the user must fix (see `runtime::main_with_mpi`).
+    /// The process exit code for this error: [`EXIT_NOT_VALIDATED`] when a run fails its
+    /// validation, [`EXIT_STOPPED`] when it stopped early, [`EXIT_USAGE`] for anything the
+    /// user must fix.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::NotValidated(_) => 1,
-            Error::Stopped(_) => crate::runtime::EXIT_STOPPED,
-            _ => 2,
+            Error::NotValidated(_) => EXIT_NOT_VALIDATED,
+            Error::Stopped(_) => EXIT_STOPPED,
+            _ => EXIT_USAGE,
         }
     }
 }

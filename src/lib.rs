@@ -1,24 +1,25 @@
-//! tessera: MPI-parallel structured-grid simulation toolkit.
+//! tessera: MPI-parallel scientific simulation on one parallel runtime.
 //!
-//! Layers, bottom up (see README "Design"): [`geometry`] and [`field`] (index arithmetic and
-//! ghosted blocks, no MPI), [`kernel`] and [`kernels`] (pointwise numerics, no MPI),
-//! [`runtime`] (the only MPI: start-up, halo exchange, reductions), [`checkpoint`] (parallel
-//! HDF5), [`driver`] (the time loop). Binaries in `simulations/` sit on top.
+//! Layers, bottom up (each uses only those below it; see README "Design"):
+//! - [`error`], [`partition`], [`signals`]: the error type and exit codes, block-partition
+//!   and process-grid arithmetic, stop-signal flags. No MPI.
+//! - [`parallel`]: the only module that calls MPI: start-up, collective errors
+//!   ([`parallel::Parallel::agree`]), reductions, exact sums, neighbour exchange, threads.
+//! - [`io`]: parallel HDF5 checkpoints, recovery of damaged files, XDMF sidecars, PNG
+//!   rendering.
+//! - [`driver`]: the family-independent job: step loop over a [`driver::Stepper`],
+//!   checkpoint cadence, restarts, signals and deadlines, progress, the run report.
+//! - [`grid`]: the stencil family: ghosted blocks on a decomposed grid, halo exchange,
+//!   the stencil contract and the kernels in `grid/kernels` (no MPI there).
+//! - [`cli`]: the flags every simulation binary shares. Binaries in `simulations/` sit on top.
 
-pub mod checkpoint;
 pub mod cli;
-pub mod convergence;
 pub mod driver;
 pub mod error;
-pub mod exact_sum;
-pub mod field;
-pub mod geometry;
-pub mod kernel;
-pub mod kernels;
-pub mod laplacian;
-pub mod recovery;
-pub mod render;
-pub mod runtime;
+pub mod grid;
+pub mod io;
+pub mod parallel;
+pub mod partition;
 pub mod signals;
 
 pub use error::{Error, Result};

@@ -2,13 +2,15 @@
 //! exchange ghosts -> update (interior first, while halos are in flight) -> rotate time
 //! levels; checkpoints on a cadence and at the end; progress lines; a per-phase timing.
 
-use crate::checkpoint::{self, Checkpoint, Header, Param};
 use crate::error::{Error, Result};
-use crate::field::{Field, Scalar};
-use crate::geometry::{Decomposition, Grid, IndexBox, DIMS};
-use crate::kernel::{self, Kernel, Threads};
-use crate::recovery::{self, Deadline, Restart};
-use crate::runtime::{HaloExchange, Parallel};
+use crate::grid::field::{Field, Scalar};
+use crate::grid::geometry::{Decomposition, Grid, IndexBox, DIMS};
+use crate::grid::halo::HaloExchange;
+use crate::grid::stencil::{self, Kernel};
+use crate::io::checkpoint::{self, Checkpoint, Header, Param};
+use crate::io::recovery::{self, Deadline, Restart};
+use crate::parallel::Parallel;
+use crate::parallel::Threads;
 use crate::signals;
 use mpi::datatype::Equivalence;
 use std::path::{Path, PathBuf};
@@ -144,7 +146,7 @@ pub struct Timings {
 impl Timings {
     /// Each phase's maximum over ranks (collective).
     pub fn max_over_ranks(&self, parallel: &Parallel) -> Timings {
-        let m = |d: Duration| Duration::from_secs_f64(parallel.max_f64(d.as_secs_f64()));
+        let m = |d: Duration| Duration::from_secs_f64(parallel.max(d.as_secs_f64()));
         Timings {
             compute: m(self.compute),
             halo: m(self.halo),
@@ -223,7 +225,7 @@ where
     let ghost = decomposition.ghost_widths(options.ghost_width(kernel));
     let nlevels = kernel.time_levels();
     let mut levels: Vec<Field<K::Value>> = (0..nlevels)
-        .map(|level| kernel::initial_block(kernel, grid, owned, ghost, level))
+        .map(|level| stencil::initial_block(kernel, grid, owned, ghost, level))
         .collect();
     // scratch for the new state: only its boundary ghosts matter, and they are the same
     let mut next = levels[0].clone();
@@ -302,7 +304,7 @@ where
                     .collect();
                 let t1 = Instant::now();
                 if options.overlap {
-                    kernel::apply_rows(
+                    stencil::apply_rows(
                         kernel,
                         &inputs(&levels),
                         &mut next,
@@ -322,12 +324,12 @@ where
                     vec![region]
                 };
                 for r in &rest {
-                    kernel::apply_rows(kernel, &inputs(&levels), &mut next, r, phase, &threads);
+                    stencil::apply_rows(kernel, &inputs(&levels), &mut next, r, phase, &threads);
                 }
                 timings.halo += (t1 - t0) + (t3 - t2);
                 timings.compute += (t2 - t1) + t3.elapsed();
             } else {
-                kernel::apply_rows(
+                stencil::apply_rows(
                     kernel,
                     &inputs(&levels),
                     &mut next,
@@ -520,7 +522,7 @@ fn residual_norm<K: Kernel>(
     threads: &Threads,
 ) -> f64 {
     let inputs: Vec<&Field<K::Value>> = levels.iter().collect();
-    let local = kernel::sum_rows(&inputs, owned, threads, |row, sum| {
+    let local = stencil::sum_rows(&inputs, owned, threads, |row, sum| {
         kernel.residual_row(row, sum)
     });
     parallel.sum_exact(&local).sqrt()
@@ -557,7 +559,7 @@ pub fn print_performance<T>(parallel: &Parallel, grid: &Grid, outcome: &Outcome<
     let timings = outcome.timings.max_over_ranks(parallel);
     // a rank's own time stepping (its phases never overlap), then the slowest rank's
     let mine = outcome.timings;
-    let time_loop = parallel.max_f64((mine.compute + mine.halo + mine.reduction).as_secs_f64());
+    let time_loop = parallel.max((mine.compute + mine.halo + mine.reduction).as_secs_f64());
     if !parallel.is_root() {
         return;
     }
@@ -757,7 +759,7 @@ fn stop_requested(
         (None, Some(d)) if d.is_near(longest_write, step_started.elapsed()) => DEADLINE,
         _ => 0.0,
     };
-    match parallel.max_f64(mine) {
+    match parallel.max(mine) {
         0.0 => None,
         DEADLINE => Some(format!(
             "{} is near",
@@ -823,7 +825,7 @@ where
     // every rank lists the directory; they must agree on what they saw
     let found = recovery::checkpoints_in(&options.out_dir, kernel.name());
     let count = found.len() as u64;
-    let same = parallel.sum_u64(count) == count * parallel.size() as u64;
+    let same = parallel.sum(count) == count * parallel.size() as u64;
     parallel.agree(if same {
         Ok(())
     } else {
@@ -848,7 +850,7 @@ where
                 }
                 Ok(ck.header.step)
             });
-        let kind = parallel.max_f64(result.as_ref().map_or_else(|e| e.0, |_| 0.0));
+        let kind = parallel.max(result.as_ref().map_or_else(|e| e.0, |_| 0.0));
         if kind == 0.0 {
             let read = result.expect("every rank read it");
             debug_assert_eq!(read, step);

@@ -9,12 +9,12 @@
 //! because each output cell is computed by the same expression from the same inputs.
 //!
 //! Writing a kernel: implement this trait in one file (see `kernels/heat.rs`), register it in
-//! `kernels/mod.rs`, and run it with [`crate::driver::run`]. The README walks through one.
+//! `kernels/mod.rs`, and run it with [`crate::grid::stepper::run`]. The README walks through one.
 
-use crate::error::{Error, Result};
-use crate::exact_sum::ExactSum;
-use crate::field::{Field, RowStencil, Scalar};
-use crate::geometry::{Grid, IndexBox, DIMS};
+use crate::grid::field::{Field, RowStencil, Scalar};
+use crate::grid::geometry::{Grid, IndexBox, DIMS};
+use crate::parallel::exact_sum::ExactSum;
+use crate::parallel::Threads;
 
 /// Global index of a cell: three components, the leading ones 0 for 1D and 2D grids.
 /// Ghost cells past an edge of the grid have indices `< 0` or `>= extent`.
@@ -65,7 +65,7 @@ pub trait Kernel: Sync {
     /// For kernels that iterate towards a steady state (`A u = f`): adds the squared
     /// residual `(f - A u)^2` of the newest level at each cell of one row to `sum`. The
     /// driver calls it, on ghost-filled input, only when a run has a residual tolerance
-    /// (see [`crate::driver::Convergence`]); time-stepping kernels leave it as is.
+    /// (see [`crate::grid::stepper::Convergence`]); time-stepping kernels leave it as is.
     fn residual_row(&self, _input: &RowStencil<'_, Self::Value>, _sum: &mut ExactSum) {}
 }
 
@@ -93,42 +93,6 @@ pub fn initial_block<K: Kernel>(
     f
 }
 
-/// Threads that share the rows of a rank's block (`--threads`). Each output row is
-/// computed by the same expression whichever thread computes it, and reductions are exact
-/// ([`ExactSum`]), so results do not depend on the thread count.
-pub struct Threads {
-    pool: Option<rayon::ThreadPool>,
-}
-
-impl Threads {
-    /// `count` threads (1: everything on the calling thread, no pool).
-    pub fn new(count: usize) -> Result<Threads> {
-        if count == 0 {
-            return Err(Error::arg("--threads", "must be at least 1"));
-        }
-        let pool = if count == 1 {
-            None
-        } else {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(count)
-                    .build()
-                    .map_err(|e| Error::arg("--threads", format!("cannot start {count}: {e}")))?,
-            )
-        };
-        Ok(Threads { pool })
-    }
-
-    /// One thread, the caller's.
-    pub fn serial() -> Threads {
-        Threads { pool: None }
-    }
-
-    pub fn count(&self) -> usize {
-        self.pool.as_ref().map_or(1, |p| p.current_num_threads())
-    }
-}
-
 /// Calls `f(i, j, row)` for every row of `region` (local indices) of the row-major array
 /// `data` of shape `shape`, where `row` is the mutable run of cells `region.lo[2] ..
 /// region.hi()[2]` of row `(i, j)`. Rows are shared among `threads`: whole planes when
@@ -152,7 +116,7 @@ fn for_each_row<T: Send>(
             f(i, lo[1] + dj, &mut r[cols.clone()]);
         }
     };
-    match &threads.pool {
+    match threads.pool() {
         None => {
             for (di, p) in planes.chunks_mut(plane).enumerate() {
                 rows_of(lo[0] + di, p);
@@ -219,7 +183,7 @@ pub fn sum_rows<T: Scalar>(
             sum,
         );
     };
-    match &threads.pool {
+    match threads.pool() {
         None => {
             let mut sum = ExactSum::new();
             (0..nrows).for_each(|r| row(r, &mut sum));

@@ -11,9 +11,10 @@
 //! - Ranks are laid out row-major over the process grid: `rank = (c0 * p1 + c1) * p2 + c2`.
 
 use crate::error::{Error, Result};
+use crate::partition::{self, join_x, owner_on_axis, split_axis};
 
 /// Number of axes used internally (1D and 2D grids are padded with leading unit axes).
-pub const DIMS: usize = 3;
+pub use crate::partition::DIMS;
 
 /// A half-open box of cell indices `[lo, lo + size)` on each of the three axes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -170,68 +171,13 @@ impl Grid {
     }
 }
 
-/// `[37, 23]` -> `"37x23"`.
-pub fn join_x(v: &[usize]) -> String {
-    v.iter()
-        .map(|n| n.to_string())
-        .collect::<Vec<_>>()
-        .join("x")
-}
-
-/// The cells `[offset, offset + len)` that part `index` of `parts` owns when `n` cells are
-/// split as evenly as possible: the first `n % parts` parts get one cell more.
-pub fn split_axis(n: usize, parts: usize, index: usize) -> (usize, usize) {
-    let base = n / parts;
-    let extra = n % parts;
-    (
-        index * base + index.min(extra),
-        base + usize::from(index < extra),
-    )
-}
-
-/// The part of `parts` that owns cell `i` of an axis of `n` cells split by [`split_axis`].
-pub fn owner_on_axis(n: usize, parts: usize, i: usize) -> usize {
-    let base = n / parts;
-    let extra = n % parts;
-    let big = extra * (base + 1);
-    if i < big {
-        i / (base + 1)
-    } else {
-        extra + (i - big) / base
-    }
-}
-
-/// The grid of `nranks` processes used when the user does not force one.
-///
-/// Among all factorisations `p0 * p1 * p2 = nranks` with `p_a = 1` on inactive axes and
-/// `p_a <= n_a` (every rank owns at least one cell), it picks the one that cuts the fewest
-/// cell faces (the halo volume, `sum_a (p_a - 1) * cells / n_a`); ties go to the most even
-/// factorisation, then to non-increasing factors as `MPI_Dims_create` orders them. On a
-/// square or cubic grid this is `MPI_Dims_create`'s answer.
+/// The grid of `nranks` processes used when the user does not force one: see
+/// [`partition::process_grid`], with an error naming the largest rank count that fits.
 pub fn choose_process_grid(grid: &Grid, nranks: usize) -> Result<[usize; DIMS]> {
     if nranks == 0 {
         return Err(Error::Decomposition("no ranks".into()));
     }
-    let n = grid.extents();
-    // (process grid, ranking key: halo volume, largest factor, factors descending)
-    type Key = (usize, usize, [std::cmp::Reverse<usize>; DIMS]);
-    let mut best: Option<([usize; DIMS], Key)> = None;
-    for p0 in divisors(nranks) {
-        for p1 in divisors(nranks / p0) {
-            let p = [p0, p1, nranks / p0 / p1];
-            let fits = (0..DIMS).all(|a| p[a] <= n[a] && (grid.is_active(a) || p[a] == 1));
-            if !fits {
-                continue;
-            }
-            let cut: usize = (0..DIMS).map(|a| (p[a] - 1) * (grid.cells() / n[a])).sum();
-            let spread = *p.iter().max().unwrap();
-            let key = (cut, spread, p.map(std::cmp::Reverse));
-            if best.as_ref().is_none_or(|(_, k)| key < *k) {
-                best = Some((p, key));
-            }
-        }
-    }
-    best.map(|(p, _)| p).ok_or_else(|| {
+    partition::process_grid(grid.extents(), nranks).ok_or_else(|| {
         Error::Decomposition(format!(
             "{nranks} ranks cannot each own at least one cell of the {} grid \
              (use at most {} ranks, or a larger grid)",
@@ -245,12 +191,8 @@ pub fn choose_process_grid(grid: &Grid, nranks: usize) -> Result<[usize; DIMS]> 
 fn max_ranks(grid: &Grid, limit: usize) -> usize {
     (1..limit)
         .rev()
-        .find(|&r| choose_process_grid(grid, r).is_ok())
+        .find(|&r| partition::process_grid(grid.extents(), r).is_some())
         .unwrap_or(1)
-}
-
-fn divisors(n: usize) -> impl Iterator<Item = usize> {
-    (1..=n).filter(move |d| n % d == 0)
 }
 
 /// Offsets of the 26 (in 3D; 8 in 2D, 2 in 1D) neighbouring blocks: faces, edges, corners.
@@ -490,25 +432,6 @@ mod tests {
 
     fn grid(e: &[usize], periodic: bool) -> Grid {
         Grid::new(e, &vec![periodic; e.len()]).unwrap()
-    }
-
-    #[test]
-    fn split_axis_balances_and_covers() {
-        for n in 1..40 {
-            for p in 1..=n.min(9) {
-                let mut next = 0;
-                for i in 0..p {
-                    let (off, len) = split_axis(n, p, i);
-                    assert_eq!(off, next);
-                    assert!(len == n / p || len == n / p + 1);
-                    for c in off..off + len {
-                        assert_eq!(owner_on_axis(n, p, c), i);
-                    }
-                    next = off + len;
-                }
-                assert_eq!(next, n);
-            }
-        }
     }
 
     #[test]

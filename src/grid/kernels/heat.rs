@@ -1,7 +1,7 @@
 //! The heat equation `du/dt = alpha * Laplacian(u)` on the unit square / cube.
 //!
 //! Discretisation: explicit forward Euler in time, `u' = u + alpha dt L u`, with one of the
-//! discrete Laplacians `L` of [`crate::laplacian`]:
+//! discrete Laplacians `L` of [`crate::grid::laplacian`]:
 //! - `standard` (FTCS): the 3-, 5- or 7-point stencil,
 //!   `u'_c = u_c + sum_a r_a (u_{c-e_a} - 2 u_c + u_{c+e_a})`, `r_a = alpha dt / h_a^2`;
 //! - `compact`: the 9-point (2D) or 27-point (3D) Laplacian (edge and corner neighbours);
@@ -30,12 +30,12 @@
 //! stencil's error: that difference is the *spatial error*, of order `p`.
 
 use crate::error::{Error, Result};
-use crate::field::{Field, RowStencil};
-use crate::kernel::{GlobalIndex, Kernel};
-use crate::kernels::sine_modes::{grid_spacing, SineModes};
-use crate::laplacian::{Stencil, Taps};
+use crate::grid::field::{Field, RowStencil};
+use crate::grid::kernels::sine_modes::{grid_spacing, SineModes};
+use crate::grid::laplacian::{Stencil, Taps};
+use crate::grid::stencil::{GlobalIndex, Kernel};
 
-pub use crate::kernels::sine_modes::Boundary;
+pub use crate::grid::kernels::sine_modes::Boundary;
 
 /// The heat equation on a grid of `shape` points (1 to 3 axes).
 #[derive(Clone, Debug)]
@@ -300,8 +300,9 @@ impl Kernel for Heat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::Grid;
-    use crate::kernel;
+    use crate::grid::geometry::Grid;
+    use crate::grid::stencil;
+    use crate::parallel::Threads;
 
     /// Runs `steps` FTCS steps on one Dirichlet block, the ghosts holding the boundary value.
     fn run_one_block(shape: &[usize], steps: u64, dt_fraction: f64) -> (Heat, Field<f64>) {
@@ -329,15 +330,15 @@ mod tests {
         let grid = Grid::new(shape, &periodic).unwrap();
         let r = stencil.radius();
         let ghost: [usize; 3] = std::array::from_fn(|a| r * usize::from(grid.is_active(a)));
-        let mut u = kernel::initial_block(&heat, &grid, grid.bounds(), ghost, 0);
+        let mut u = stencil::initial_block(&heat, &grid, grid.bounds(), ghost, 0);
         let mut next = u.clone();
         let inner = u.interior();
-        let threads = kernel::Threads::serial();
+        let threads = Threads::serial();
         for _ in 0..steps {
             if bc == Boundary::Periodic {
                 u.wrap_periodic();
             }
-            kernel::apply_rows(&heat, &[&u], &mut next, &inner, 0, &threads);
+            stencil::apply_rows(&heat, &[&u], &mut next, &inner, 0, &threads);
             std::mem::swap(&mut u, &mut next);
         }
         (heat, u)

@@ -10,7 +10,7 @@
 //! i.e. the Courant number `c dt sqrt(sum_a 1/h_a^2) <= 1`; a larger `dt` is refused.
 //! Accuracy `O(dt^2 + h^2)`: second order overall with `dt ~ h`.
 //!
-//! Grid and boundaries as for `heat` (see [`crate::kernels::heat`]): Dirichlet (`u = 0`,
+//! Grid and boundaries as for `heat` (see [`crate::grid::kernels::heat`]): Dirichlet (`u = 0`,
 //! points `x_i = (i + 1) h`, `h = 1/(N + 1)`, ghosts hold 0) or periodic (`x_i = i h`,
 //! `h = 1/N`).
 //!
@@ -35,12 +35,12 @@
 //! is round-off only.
 
 use crate::error::{Error, Result};
-use crate::exact_sum::ExactSum;
-use crate::field::{Field, RowStencil};
-use crate::kernel::{GlobalIndex, Kernel};
-use crate::kernels::sine_modes::{grid_spacing, SineModes};
+use crate::grid::field::{Field, RowStencil};
+use crate::grid::kernels::sine_modes::{grid_spacing, SineModes};
+use crate::grid::stencil::{GlobalIndex, Kernel};
+use crate::parallel::exact_sum::ExactSum;
 
-pub use crate::kernels::sine_modes::Boundary;
+pub use crate::grid::kernels::sine_modes::Boundary;
 
 /// One standing wave of the initial condition.
 #[derive(Clone, Copy, Debug)]
@@ -396,8 +396,9 @@ impl Kernel for Wave {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::Grid;
-    use crate::kernel::{self, Threads};
+    use crate::grid::geometry::Grid;
+    use crate::grid::stencil;
+    use crate::parallel::Threads;
 
     /// Runs `steps` leapfrog steps on one block of a Dirichlet grid (ghosts hold the
     /// boundary value) or of a periodic grid (ghosts refreshed from the opposite side each
@@ -413,8 +414,8 @@ mod tests {
         let periodic = vec![bc == Boundary::Periodic; shape.len()];
         let grid = Grid::new(shape, &periodic).unwrap();
         let ghost: [usize; 3] = std::array::from_fn(|a| usize::from(grid.is_active(a)));
-        let mut u = kernel::initial_block(&wave, &grid, grid.bounds(), ghost, 0);
-        let mut prev = kernel::initial_block(&wave, &grid, grid.bounds(), ghost, 1);
+        let mut u = stencil::initial_block(&wave, &grid, grid.bounds(), ghost, 0);
+        let mut prev = stencil::initial_block(&wave, &grid, grid.bounds(), ghost, 1);
         let e0 = energy(&wave, &mut u, &mut prev);
         let mut next = u.clone();
         let inner = u.interior();
@@ -423,7 +424,7 @@ mod tests {
             if bc == Boundary::Periodic {
                 u.wrap_periodic();
             }
-            kernel::apply_rows(&wave, &[&u, &prev], &mut next, &inner, 0, &threads);
+            stencil::apply_rows(&wave, &[&u, &prev], &mut next, &inner, 0, &threads);
             // rotate: prev <- u <- next, the old prev becomes scratch
             std::mem::swap(&mut prev, &mut next);
             std::mem::swap(&mut u, &mut prev);
@@ -438,7 +439,7 @@ mod tests {
             older.wrap_periodic();
         }
         let levels = [&*newer, &*older];
-        kernel::sum_rows(&levels, &newer.interior(), &Threads::serial(), |r, s| {
+        stencil::sum_rows(&levels, &newer.interior(), &Threads::serial(), |r, s| {
             wave.energy_row(r, s)
         })
         .value()

@@ -18,7 +18,7 @@
 //!   `omega = 2 / (1 + sin(pi h))` for the model problem needs `O(N)` iterations.
 //!
 //! Colours are a function of the GLOBAL index, so the iterates do not depend on the rank
-//! count; the residual norm is summed exactly ([`crate::exact_sum`]), so the stopping test,
+//! count; the residual norm is summed exactly ([`crate::parallel::exact_sum`]), so the stopping test,
 //! and hence the iteration count, is the same on every rank count too.
 //!
 //! Stopping: the residual `r = f + L u` is checked every few iterations (on ghost-filled
@@ -36,9 +36,9 @@
 //! validates when it converged and its measured error is within this bound.
 
 use crate::error::{Error, Result};
-use crate::exact_sum::ExactSum;
-use crate::field::{Field, RowStencil};
-use crate::kernel::{GlobalIndex, Kernel};
+use crate::grid::field::{Field, RowStencil};
+use crate::grid::stencil::{GlobalIndex, Kernel};
+use crate::parallel::exact_sum::ExactSum;
 use std::f64::consts::PI;
 
 /// The iteration.
@@ -350,8 +350,9 @@ impl Kernel for Poisson {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::Grid;
-    use crate::kernel::{self, Threads};
+    use crate::grid::geometry::Grid;
+    use crate::grid::stencil;
+    use crate::parallel::Threads;
 
     /// Iterates on one block until `||r|| <= rtol ||f||`; returns the field, iterations and
     /// the final residual norm.
@@ -359,13 +360,13 @@ mod tests {
         let p = Poisson::new(shape, method, None).unwrap();
         let grid = Grid::new(shape, &vec![false; shape.len()]).unwrap();
         let ghost: [usize; 3] = std::array::from_fn(|a| usize::from(grid.is_active(a)));
-        let mut u = kernel::initial_block(&p, &grid, grid.bounds(), ghost, 0);
+        let mut u = stencil::initial_block(&p, &grid, grid.bounds(), ghost, 0);
         let mut next = u.clone();
         let inner = u.interior();
         let threads = Threads::serial();
         let fnorm = p.local_rhs_norm2(&u).value().sqrt();
         let residual = |u: &Field<f64>| {
-            kernel::sum_rows(&[u], &inner, &threads, |row, s| p.residual_row(row, s))
+            stencil::sum_rows(&[u], &inner, &threads, |row, s| p.residual_row(row, s))
                 .value()
                 .sqrt()
         };
@@ -375,7 +376,7 @@ mod tests {
                 return (p, u, it, r);
             }
             for phase in 0..p.phases() {
-                kernel::apply_rows(&p, &[&u], &mut next, &inner, phase, &threads);
+                stencil::apply_rows(&p, &[&u], &mut next, &inner, phase, &threads);
                 std::mem::swap(&mut u, &mut next);
             }
         }

@@ -22,9 +22,9 @@
 //! sign, a wrong coefficient or a missing term.
 
 use crate::error::{Error, Result};
-use crate::exact_sum::ExactSum;
-use crate::field::{Field, RowStencil};
-use crate::kernel::{GlobalIndex, Kernel};
+use crate::grid::field::{Field, RowStencil};
+use crate::grid::stencil::{GlobalIndex, Kernel};
+use crate::parallel::exact_sum::ExactSum;
 use std::f64::consts::PI;
 
 /// The Allen–Cahn problem on a grid of `shape` points (1 to 3 axes).
@@ -204,8 +204,9 @@ impl Kernel for AllenCahn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::Grid;
-    use crate::kernel::{self, Threads};
+    use crate::grid::geometry::Grid;
+    use crate::grid::stencil;
+    use crate::parallel::Threads;
 
     /// `steps` steps on one block (the Dirichlet ghosts hold `u*`), with the energy
     /// after each step.
@@ -218,15 +219,15 @@ mod tests {
         .unwrap();
         let grid = Grid::new(shape, &vec![false; shape.len()]).unwrap();
         let ghost = std::array::from_fn(|a| usize::from(grid.is_active(a)));
-        let mut u = kernel::initial_block(&ac, &grid, grid.bounds(), ghost, 0);
+        let mut u = stencil::initial_block(&ac, &grid, grid.bounds(), ghost, 0);
         let mut next = u.clone();
         let (inner, threads) = (u.interior(), Threads::serial());
         let energy = |u: &Field<f64>| {
-            kernel::sum_rows(&[u], &inner, &threads, |s, sum| ac.energy_row(s, sum)).value()
+            stencil::sum_rows(&[u], &inner, &threads, |s, sum| ac.energy_row(s, sum)).value()
         };
         let mut energies = vec![energy(&u)];
         for _ in 0..steps {
-            kernel::apply_rows(&ac, &[&u], &mut next, &inner, 0, &threads);
+            stencil::apply_rows(&ac, &[&u], &mut next, &inner, 0, &threads);
             std::mem::swap(&mut u, &mut next);
             energies.push(energy(&u));
         }
@@ -265,11 +266,11 @@ mod tests {
         ac.dt *= 3.0;
         ac.r = ac.r.map(|r| 3.0 * r);
         let grid = Grid::new(&shape, &[false, false]).unwrap();
-        let mut u = kernel::initial_block(&ac, &grid, grid.bounds(), [0, 1, 1], 0);
+        let mut u = stencil::initial_block(&ac, &grid, grid.bounds(), [0, 1, 1], 0);
         let mut next = u.clone();
         let inner = u.interior();
         for _ in 0..50 {
-            kernel::apply_rows(&ac, &[&u], &mut next, &inner, 0, &Threads::serial());
+            stencil::apply_rows(&ac, &[&u], &mut next, &inner, 0, &Threads::serial());
             std::mem::swap(&mut u, &mut next);
         }
         assert!(ac.local_maxima(&u).0 > 1.0);

@@ -7,10 +7,10 @@
 //! Modes: `phi_m(x) = prod_a sin(k_{m,a} x_a)` with amplitudes `A = (1, 1/2)` and integer
 //! multiples `(1, 1, 1)` and `(1, 2, 3)` of `pi` (Dirichlet: `phi` vanishes on the
 //! boundary) or `2 pi` (periodic: period 1). Each is an eigenfunction of the Laplacian
-//! and an eigenvector of every discrete Laplacian of [`crate::laplacian`], so a kernel
+//! and an eigenvector of every discrete Laplacian of [`crate::grid::laplacian`], so a kernel
 //! knows the exact solution of its PDE and of its scheme as amplitudes times `phi_m`.
 
-use crate::kernel::GlobalIndex;
+use crate::grid::stencil::GlobalIndex;
 use std::f64::consts::PI;
 
 /// Boundary condition on every axis.

@@ -36,8 +36,8 @@
 //! is then 5). A random soup has no reference solution: a run only reports its population.
 
 use crate::error::{Error, Result};
-use crate::field::{Field, RowStencil};
-use crate::kernel::{GlobalIndex, Kernel};
+use crate::grid::field::{Field, RowStencil};
+use crate::grid::stencil::{GlobalIndex, Kernel};
 
 /// The glider's four phases, each a 4x4 bitmap (row `r` is offset `r` along the first axis,
 /// column `c` offset `c` along the second) relative to the corner of phase 0's box. After
@@ -189,7 +189,7 @@ impl Life {
     }
 
     /// Live cells of the generation-0 state among the global cells `owned` of this rank.
-    pub fn local_initial_population(&self, owned: &crate::geometry::IndexBox) -> i64 {
+    pub fn local_initial_population(&self, owned: &crate::grid::geometry::IndexBox) -> i64 {
         let hi = owned.hi();
         let mut count = 0;
         for i in owned.lo[1]..hi[1] {
@@ -262,8 +262,9 @@ impl Kernel for Life {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::Grid;
-    use crate::kernel;
+    use crate::grid::geometry::Grid;
+    use crate::grid::stencil;
+    use crate::parallel::Threads;
 
     /// A block of the whole periodic `shape` grid holding `alive` (global `(i, j)`).
     fn block(shape: [usize; 2], alive: &[(i64, i64)]) -> Field<u8> {
@@ -277,10 +278,10 @@ mod tests {
     fn run(life: &Life, mut u: Field<u8>, generations: u64) -> Field<u8> {
         let mut next = u.clone();
         let inner = u.interior();
-        let threads = kernel::Threads::serial();
+        let threads = Threads::serial();
         for _ in 0..generations {
             u.wrap_periodic();
-            kernel::apply_rows(life, &[&u], &mut next, &inner, 0, &threads);
+            stencil::apply_rows(life, &[&u], &mut next, &inner, 0, &threads);
             std::mem::swap(&mut u, &mut next);
         }
         u
@@ -301,7 +302,7 @@ mod tests {
     fn glider_life(shape: [usize; 2]) -> (Life, Field<u8>) {
         let life = Life::new(&shape, Pattern::Glider).unwrap();
         let grid = Grid::new(&shape, &[true, true]).unwrap();
-        let u = kernel::initial_block(&life, &grid, grid.bounds(), [0, 1, 1], 0);
+        let u = stencil::initial_block(&life, &grid, grid.bounds(), [0, 1, 1], 0);
         (life, u)
     }
 

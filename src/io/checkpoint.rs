@@ -16,9 +16,9 @@
 //! Restart reads each rank's hyperslab for the NEW decomposition, so the rank count may change.
 
 use crate::error::{Error, Result};
-use crate::field::{Field, Scalar};
-use crate::geometry::{Decomposition, DIMS};
-use crate::runtime::Parallel;
+use crate::grid::field::{Field, Scalar};
+use crate::grid::geometry::{Decomposition, DIMS};
+use crate::parallel::Parallel;
 use hdf5::types::VarLenUnicode;
 use hdf5::H5Type;
 use hdf5_sys::h5d::{H5Dread, H5Dwrite};
@@ -176,7 +176,7 @@ fn text(s: &str) -> VarLenUnicode {
 
 /// Opens `path` for collective access by all ranks.
 fn open_parallel(parallel: &Parallel, path: &Path, create: bool) -> hdf5::Result<hdf5::File> {
-    let comm = parallel.raw_world();
+    let comm = parallel.raw();
     let mut builder = hdf5::File::with_options();
     builder.with_fapl(|p| p.mpio(comm, None));
     if create {
@@ -242,7 +242,7 @@ fn write_file<T: Scalar + H5Type>(
     // HDF5's own collective calls.
     let sums: Vec<u64> = fields
         .iter()
-        .map(|(_, f)| parallel.sum_u64(local_checksum(f, global)))
+        .map(|(_, f)| parallel.sum(local_checksum(f, global)))
         .collect();
     let file = open_parallel(parallel, tmp, true).map_err(err("creating"))?;
     let root_u64 = |name: &str, v: u64| -> hdf5::Result<()> {
@@ -511,8 +511,8 @@ impl Checkpoint {
         if h.shape != shape {
             return bad(format!(
                 "grid is {} but this run's --size is {}",
-                crate::geometry::join_x(&h.shape),
-                crate::geometry::join_x(shape)
+                crate::partition::join_x(&h.shape),
+                crate::partition::join_x(shape)
             ));
         }
         for (name, want) in parameters {
@@ -568,12 +568,12 @@ impl Checkpoint {
         // every rank must reach the checksum reduction, so report a failed read after it
         let mut global = [1; DIMS];
         global[DIMS - self.header.shape.len()..].copy_from_slice(&self.header.shape);
-        let sum = parallel.sum_u64(if rc < 0 {
+        let sum = parallel.sum(if rc < 0 {
             0
         } else {
             local_checksum(field, global)
         });
-        let failed = parallel.max_f64(if rc < 0 { 1.0 } else { 0.0 }) > 0.0;
+        let failed = parallel.max(if rc < 0 { 1.0 } else { 0.0 }) > 0.0;
         if failed {
             return Err(bad(format!(
                 "/fields/{name} cannot be read (truncated or corrupt?)"

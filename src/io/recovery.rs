@@ -3,8 +3,8 @@
 //! time runs out (`--max-runtime`, the Slurm job's end). File-system and clock logic only;
 //! the driver makes the decisions collective.
 
-use crate::checkpoint;
 use crate::error::{Error, Result};
+use crate::io::checkpoint;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

@@ -19,7 +19,7 @@
 //! `theta_a = k_a h_a` ([`Taps::eigenvalue`]). Kernels use it to know the exact solution of
 //! their scheme, and the largest `|lambda|` for their stability limits.
 
-use crate::field::RowStencil;
+use crate::grid::field::RowStencil;
 use std::collections::BTreeMap;
 
 /// Which discrete Laplacian.
@@ -216,8 +216,8 @@ impl Taps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::field::Field;
-    use crate::geometry::IndexBox;
+    use crate::grid::field::Field;
+    use crate::grid::geometry::IndexBox;
     use approx::assert_relative_eq;
 
     fn weight(t: &Taps, o: [isize; 3]) -> f64 {

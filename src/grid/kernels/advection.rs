@@ -62,10 +62,10 @@
 //! tabulated per axis, so checking a field costs table look-ups, not trigonometry per cell.
 
 use crate::error::{Error, Result};
-use crate::exact_sum::ExactSum;
-use crate::field::{Field, RowStencil};
-use crate::geometry::IndexBox;
-use crate::kernel::{GlobalIndex, Kernel};
+use crate::grid::field::{Field, RowStencil};
+use crate::grid::geometry::IndexBox;
+use crate::grid::stencil::{GlobalIndex, Kernel};
+use crate::parallel::exact_sum::ExactSum;
 use std::f64::consts::PI;
 use std::ops::{Add, Mul, Sub};
 
@@ -808,8 +808,9 @@ impl Kernel for Advection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::Grid;
-    use crate::kernel;
+    use crate::grid::geometry::Grid;
+    use crate::grid::stencil;
+    use crate::parallel::Threads;
 
     /// Runs `steps` steps on one periodic block whose ghosts are refreshed from the opposite
     /// side before each step.
@@ -822,13 +823,13 @@ mod tests {
         let adv = Advection::new(shape, scheme, velocity, None).unwrap();
         let grid = Grid::new(shape, &vec![true; shape.len()]).unwrap();
         let ghost: [usize; 3] = std::array::from_fn(|a| usize::from(grid.is_active(a)));
-        let mut u = kernel::initial_block(&adv, &grid, grid.bounds(), ghost, 0);
+        let mut u = stencil::initial_block(&adv, &grid, grid.bounds(), ghost, 0);
         let mut next = u.clone();
         let inner = u.interior();
-        let threads = kernel::Threads::serial();
+        let threads = Threads::serial();
         for _ in 0..steps {
             u.wrap_periodic();
-            kernel::apply_rows(&adv, &[&u], &mut next, &inner, 0, &threads);
+            stencil::apply_rows(&adv, &[&u], &mut next, &inner, 0, &threads);
             std::mem::swap(&mut u, &mut next);
         }
         (adv, u)

@@ -1,10 +1,10 @@
 //! A rank's block of a grid field: the owned cells surrounded by ghost layers.
 //!
 //! Storage is one row-major `Array3` of shape `owned + 2 * ghost` per axis (1D and 2D fields
-//! have leading unit axes, see [`crate::geometry`]). Local index `g[a]` on axis `a` is the
+//! have leading unit axes, see [`crate::grid::geometry`]). Local index `g[a]` on axis `a` is the
 //! first owned cell, which is global cell `owned.lo[a]`.
 
-use crate::geometry::{IndexBox, DIMS};
+use crate::grid::geometry::{IndexBox, DIMS};
 use ndarray::{s, Array3, ArrayView3};
 
 /// What a grid cell may hold: plain `Copy` data with a bit pattern for checksums.
@@ -203,7 +203,7 @@ impl<'a, T: Scalar> RowStencil<'a, T> {
     }
 
     /// The same row during sweep `phase` of a multi-sweep step (see
-    /// [`crate::kernel::Kernel::phases`]).
+    /// [`crate::grid::stencil::Kernel::phases`]).
     pub fn with_phase(mut self, phase: usize) -> Self {
         self.phase = phase;
         self

@@ -1,0 +1,3 @@
+//! The family-independent job.
+
+pub mod study;

@@ -1,0 +1,7 @@
+//! Files: parallel HDF5 checkpoints written collectively through MPI-IO, their recovery
+//! (listing, setting damaged files aside, pruning), XDMF sidecars for viewers and PNG
+//! rendering of fields. MPI only through HDF5's MPI-IO driver.
+
+pub mod checkpoint;
+pub mod recovery;
+pub mod render;
