@@ -11,15 +11,18 @@
 use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
 use tessera::cli::{self, Extents, RunFlags};
+use tessera::driver;
+use tessera::driver::job::JobOptions;
+use tessera::driver::report::Verdict;
 use tessera::driver::study::{self, Level};
 use tessera::grid::field::Field;
 use tessera::grid::geometry::{Decomposition, Grid};
 use tessera::grid::kernels::advection::{is_whole_period, Advection, AdvectionErrors, Scheme};
-use tessera::grid::stepper::{self, RunOptions};
+use tessera::grid::stepper::{self, GridOptions, GridStepper};
 use tessera::io::checkpoint::Param;
 use tessera::parallel::{self, Parallel};
 use tessera::partition::join_x;
-use tessera::{Error, Result};
+use tessera::Result;
 
 /// Linear advection du/dt + a . grad(u) = 0 on the periodic [0,1]^d (d = 1, 2, 3), first-order
 /// upwind or unsplit Lax-Wendroff, MPI-parallel, with parallel HDF5 checkpoints. By default
@@ -86,10 +89,11 @@ fn run(parallel: &Parallel) -> Result<()> {
     let (adv, decomposition) = parallel.agree(setup(parallel, &cli, &cli.size.0, cli.dt))?;
     let grid = decomposition.grid();
     let steps = end_step(&cli, &adv);
-    let options = RunOptions {
+    let job = JobOptions {
         end_step: steps,
-        ..options(&cli, &adv)
+        ..cli.run.job(adv.dt(), parameters(&cli, &adv))
     };
+    let mut sim = GridStepper::new(parallel, &decomposition, &adv, &grid_options(&cli, &adv))?;
     let (period, whole) = adv.period();
     let (cfl, cfl_limit) = adv.cfl();
     if parallel.is_root() {
@@ -114,17 +118,17 @@ fn run(parallel: &Parallel) -> Result<()> {
             adv.dt(),
             100.0 * cfl / cfl_limit
         );
-        println!("  {}", options.layout_line(parallel, &decomposition, &adv));
+        println!("  {}", sim.layout_line());
     }
     let mass0 = parallel.sum_exact(&adv.local_initial_sum(decomposition.owned(parallel.rank())));
 
-    let outcome = stepper::run(parallel, &decomposition, &adv, &options)?;
+    let outcome = driver::run(parallel, &mut sim, &job)?;
 
-    let u = &outcome.levels[0];
+    let u = &sim.levels()[0];
     let errors = global_errors(parallel, &adv, u, outcome.step);
     let mass1 = parallel.sum_exact(&Advection::local_sum(u));
     let volume = adv.cell_volume();
-    let validates = errors.validates(outcome.step);
+    let tolerance = Advection::roundoff_tolerance(outcome.step);
     if parallel.is_root() {
         let t = outcome.time;
         println!(
@@ -147,8 +151,7 @@ fn run(parallel: &Parallel) -> Result<()> {
         );
         println!(
             "  max |u - u_scheme| = {:.3e}   exact solution of the scheme (modes times G^n); round-off tolerance {:.1e}",
-            errors.vs_scheme,
-            Advection::roundoff_tolerance(outcome.step)
+            errors.vs_scheme, tolerance
         );
         println!(
             "  mass sum u h^d: start {:.6e}, end {:.6e}, drift {:.3e}",
@@ -157,12 +160,23 @@ fn run(parallel: &Parallel) -> Result<()> {
             (mass1 - mass0) * volume
         );
     }
-    stepper::conclude(parallel, grid, &outcome, Some(validates), || {
+    let verdict = Verdict::check(errors.validates(outcome.step), || {
         format!(
             "the solution does not validate (max error {:.3e} against the scheme)",
             errors.vs_scheme
         )
-    })
+    });
+    let figures = [
+        ("max_error_vs_exact".to_string(), errors.vs_exact),
+        (
+            "predicted_discretisation_error".to_string(),
+            errors.discretisation,
+        ),
+        ("max_error_vs_scheme".to_string(), errors.vs_scheme),
+        ("roundoff_tolerance".to_string(), tolerance),
+        ("mass_drift".to_string(), (mass1 - mass0) * volume),
+    ];
+    driver::conclude(parallel, &sim, &job, &outcome, verdict, &figures)
 }
 
 /// The problem and its split over the ranks, or why not.
@@ -199,14 +213,17 @@ fn end_step(cli: &Cli, adv: &Advection) -> u64 {
     }
 }
 
-fn options(cli: &Cli, adv: &Advection) -> RunOptions {
-    let parameters = vec![
+/// The parameters that change the numbers: recorded in checkpoints, checked on restart.
+fn parameters(cli: &Cli, adv: &Advection) -> Vec<(String, Param)> {
+    vec![
         ("scheme".into(), Param::Text(cli.scheme.as_str().into())),
         ("velocity".into(), Param::Text(join(&adv.velocity()))),
         ("dt".into(), Param::Float(adv.dt())),
-    ];
-    cli.run
-        .options(adv.dt(), parameters, adv.origin(), adv.spacing())
+    ]
+}
+
+fn grid_options(cli: &Cli, adv: &Advection) -> GridOptions {
+    cli.run.grid(adv.origin(), adv.spacing())
 }
 
 /// `1,0.5`: shortest round-trip forms, so equal text means equal numbers.
@@ -224,73 +241,66 @@ fn global_errors(
     u: &Field<f64>,
     step: u64,
 ) -> AdvectionErrors {
-    let local = adv.local_errors(u, step);
+    let e = adv.local_errors(u, step);
+    let m = parallel.max_each(&[e.vs_exact, e.vs_scheme, e.discretisation, e.vs_initial]);
     AdvectionErrors {
-        vs_exact: parallel.max(local.vs_exact),
-        vs_scheme: parallel.max(local.vs_scheme),
-        discretisation: parallel.max(local.discretisation),
-        vs_initial: parallel.max(local.vs_initial),
+        vs_exact: m[0],
+        vs_scheme: m[1],
+        discretisation: m[2],
+        vs_initial: m[3],
     }
 }
 
 /// `--convergence LEVELS`: the same final time on grids refined 2x per axis per level (dt
 /// halved, twice the steps), the error against the translated profile and its order.
 fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
-    if cli.run.restart.is_some() {
-        return parallel.agree(Err(Error::arg(
-            "--convergence",
-            "runs fresh grids; it cannot be combined with --restart",
-        )));
-    }
     let coarse = &cli.size.0;
     let (adv0, _) = parallel.agree(setup(parallel, cli, coarse, cli.dt))?;
     let (dt0, steps0) = (adv0.dt(), end_step(cli, &adv0));
-    if parallel.is_root() {
-        println!(
-            "tessera advect: convergence study, {} levels from {}, {} scheme, velocity ({}), t = {:.4e}",
-            cli.convergence,
-            join_x(coarse),
-            cli.scheme.as_str(),
-            join(&adv0.velocity()),
-            steps0 as f64 * dt0
-        );
-    }
-    let mut levels = Vec::new();
-    for l in 0..cli.convergence {
-        let refine = 1usize << l;
-        let shape: Vec<usize> = coarse.iter().map(|&n| n * refine).collect();
-        let (adv, decomposition) =
-            parallel.agree(setup(parallel, cli, &shape, Some(dt0 / refine as f64)))?;
-        let steps = steps0 * refine as u64;
-        let options = RunOptions {
-            end_step: steps,
-            progress_every: 0.0,
-            write_checkpoints: false,
-            ..options(cli, &adv)
-        };
-        let outcome = stepper::run(parallel, &decomposition, &adv, &options)?;
-        let e = global_errors(parallel, &adv, &outcome.levels[0], outcome.step);
-        if !e.validates(outcome.step) {
-            return parallel.agree(Err(Error::NotValidated(format!(
-                "level {l} ({}) does not validate: max error {:.3e} against the scheme",
-                join_x(&shape),
-                e.vs_scheme
-            ))));
-        }
-        levels.push(Level {
-            grid: join_x(&shape),
-            h: adv.spacing().into_iter().fold(0.0, f64::max),
-            steps,
-            errors: vec![e.vs_exact],
-        });
-    }
-    if parallel.is_root() {
-        let theory = cli.scheme.order() as f64;
-        print!(
-            "{}",
-            study::table(&levels, &[("max |u - u_exact|", theory)])
-        );
-        println!("  every level validates against the exact solution of its scheme");
-    }
-    Ok(())
+    let title = format!(
+        "tessera advect: convergence study, {} levels from {}, {} scheme, velocity ({}), t = {:.4e}",
+        cli.convergence,
+        join_x(coarse),
+        cli.scheme.as_str(),
+        join(&adv0.velocity()),
+        steps0 as f64 * dt0
+    );
+    let columns = [("max |u - u_exact|", cli.scheme.order() as f64)];
+    let restart = cli.run.restart.is_some();
+    study::run(
+        parallel,
+        &title,
+        cli.convergence,
+        restart,
+        &columns,
+        study::VALIDATES_AGAINST_SCHEME,
+        |l| {
+            let shape = study::refined(coarse, l, true);
+            let refine = 1u64 << l;
+            let (dt, steps) = (dt0 / refine as f64, steps0 * refine);
+            let (adv, decomposition) = parallel.agree(setup(parallel, cli, &shape, Some(dt)))?;
+            let job = study::level_job(steps, adv.dt(), parameters(cli, &adv));
+            let (sim, outcome) = stepper::run(
+                parallel,
+                &decomposition,
+                &adv,
+                &grid_options(cli, &adv),
+                &job,
+            )?;
+            let e = global_errors(parallel, &adv, &sim.levels()[0], outcome.step);
+            study::check_level(
+                parallel,
+                l,
+                &join_x(&shape),
+                e.validates(outcome.step),
+                || format!("max error {:.3e} against the scheme", e.vs_scheme),
+            )?;
+            Ok(Level {
+                grid: join_x(&shape),
+                h: adv.spacing().into_iter().fold(0.0, f64::max),
+                steps,
+                errors: vec![e.vs_exact],
+            })
+        },
+    )
 }

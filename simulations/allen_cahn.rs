@@ -10,12 +10,14 @@
 use clap::Parser;
 use std::process::ExitCode;
 use tessera::cli::{self, Extents, RunFlags};
+use tessera::driver::report::Verdict;
+use tessera::driver::{self, job};
 use tessera::grid::field::Field;
 use tessera::grid::geometry::{Decomposition, Grid};
 use tessera::grid::halo::HaloExchange;
 use tessera::grid::kernels::allen_cahn::AllenCahn;
 use tessera::grid::stencil;
-use tessera::grid::stepper;
+use tessera::grid::stepper::GridStepper;
 use tessera::io::checkpoint::Param;
 use tessera::parallel::Threads;
 use tessera::parallel::{self, Parallel};
@@ -50,13 +52,15 @@ fn run(parallel: &Parallel) -> Result<()> {
     };
     let shape = &cli.size.0;
     let limit = AllenCahn::stability_limit(shape, cli.eps);
-    let dt = cli.dt.unwrap_or(0.8 * limit);
+    let dt = job::time_step(cli.dt, limit);
     let (ac, decomposition) = parallel.agree(setup(parallel, &cli, dt))?;
     let parameters = vec![
         ("eps".into(), Param::Float(cli.eps)),
         ("dt".into(), Param::Float(dt)),
     ];
-    let options = cli.run.options(dt, parameters, ac.origin(), ac.spacing());
+    let job = cli.run.job(dt, parameters);
+    let grid_options = cli.run.grid(ac.origin(), ac.spacing());
+    let mut sim = GridStepper::new(parallel, &decomposition, &ac, &grid_options)?;
     let grid = decomposition.grid();
     if parallel.is_root() {
         println!(
@@ -70,10 +74,10 @@ fn run(parallel: &Parallel) -> Result<()> {
             100.0 * dt / limit,
             cli.run.steps
         );
-        println!("  {}", options.layout_line(parallel, &decomposition, &ac));
+        println!("  {}", sim.layout_line());
     }
 
-    let mut outcome = stepper::run(parallel, &decomposition, &ac, &options)?;
+    let outcome = driver::run(parallel, &mut sim, &job)?;
 
     // the same checks on the initial state and on the final one
     let threads = parallel.agree(Threads::new(cli.run.threads))?;
@@ -86,7 +90,7 @@ fn run(parallel: &Parallel) -> Result<()> {
         &decomposition,
         &ac,
         &threads,
-        &mut outcome.levels[0],
+        &mut sim.levels_mut()[0],
     );
     let bounded = end.max_u <= 1.0 + 1e-14;
     let dissipates = end.energy <= start.energy + AllenCahn::energy_tolerance(start.energy);
@@ -105,18 +109,18 @@ fn run(parallel: &Parallel) -> Result<()> {
             end.from_flat, start.from_flat
         );
     }
-    stepper::conclude(
-        parallel,
-        grid,
-        &outcome,
-        Some(bounded && dissipates),
-        || {
-            format!(
-                "max |u| = {:e}, free energy {:e} -> {:e}",
-                end.max_u, start.energy, end.energy
-            )
-        },
-    )
+    let verdict = Verdict::check(bounded && dissipates, || {
+        format!(
+            "max |u| = {:e}, free energy {:e} -> {:e}",
+            end.max_u, start.energy, end.energy
+        )
+    });
+    let figures = [
+        ("max_abs_u".to_string(), end.max_u),
+        ("free_energy_start".to_string(), start.energy),
+        ("free_energy_end".to_string(), end.energy),
+    ];
+    driver::conclude(parallel, &sim, &job, &outcome, verdict, &figures)
 }
 
 /// The problem and its split over the ranks, or why not.

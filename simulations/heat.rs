@@ -10,14 +10,18 @@
 use clap::Parser;
 use std::process::ExitCode;
 use tessera::cli::{self, Extents, RunFlags};
+use tessera::driver::report::Verdict;
 use tessera::driver::study::{self, Level};
+use tessera::driver::{self, job};
+use tessera::grid::field::Field;
 use tessera::grid::geometry::{Decomposition, Grid};
 use tessera::grid::kernels::heat::{Boundary, Heat, HeatErrors};
 use tessera::grid::laplacian::Stencil;
-use tessera::grid::stepper::{self, RunOptions};
+use tessera::grid::stepper::{self, GridOptions, GridStepper};
 use tessera::io::checkpoint::Param;
 use tessera::parallel::{self, Parallel};
-use tessera::{Error, Result};
+use tessera::partition::join_x;
+use tessera::Result;
 
 /// The heat equation du/dt = alpha * Laplacian(u) on [0,1]^d (d = 1, 2, 3), explicit
 /// forward Euler, MPI-parallel, with parallel HDF5 checkpoints. Validates itself against
@@ -49,9 +53,6 @@ struct Cli {
     run: RunFlags,
 }
 
-/// Fraction of the stability limit used when --dt is not given.
-const DEFAULT_DT_FRACTION: f64 = 0.8;
-
 fn main() -> ExitCode {
     parallel::main_with_mpi("heat", run)
 }
@@ -65,11 +66,11 @@ fn run(parallel: &Parallel) -> Result<()> {
     }
     let shape = &cli.size.0;
     let limit = Heat::stability_limit(shape, cli.bc, cli.stencil, cli.alpha);
-    let dt = cli.dt.unwrap_or(DEFAULT_DT_FRACTION * limit);
+    let dt = job::time_step(cli.dt, limit);
     let (heat, decomposition) = parallel.agree(setup(parallel, &cli, shape, dt))?;
     let grid = decomposition.grid();
-    let flags = &cli.run;
-    let options = options(&cli, &heat, dt);
+    let job = cli.run.job(dt, parameters(&cli, dt));
+    let mut sim = GridStepper::new(parallel, &decomposition, &heat, &grid_options(&cli, &heat))?;
     if parallel.is_root() {
         println!(
             "tessera heat: {}D heat equation on a {} grid, {} Laplacian, {} boundaries",
@@ -82,15 +83,15 @@ fn run(parallel: &Parallel) -> Result<()> {
             "  alpha {}, dt {dt:.4e} ({:.0}% of the stability limit {limit:.4e}), up to step {}",
             cli.alpha,
             100.0 * dt / limit,
-            flags.steps
+            job.end_step
         );
-        println!("  {}", options.layout_line(parallel, &decomposition, &heat));
+        println!("  {}", sim.layout_line());
     }
 
-    let outcome = stepper::run(parallel, &decomposition, &heat, &options)?;
+    let outcome = driver::run(parallel, &mut sim, &job)?;
 
-    let errors = global_errors(parallel, &heat, &outcome.levels[0], outcome.step);
-    let validates = errors.validates(outcome.step);
+    let errors = global_errors(parallel, &heat, &sim.levels()[0], outcome.step);
+    let tolerance = Heat::roundoff_tolerance(outcome.step);
     if parallel.is_root() {
         println!("result at step {} (t = {:.6e})", outcome.step, outcome.time);
         println!(
@@ -98,17 +99,26 @@ fn run(parallel: &Parallel) -> Result<()> {
             errors.vs_analytic, errors.discretisation
         );
         println!(
-            "  max |u - u_scheme| = {:.3e}   exact solution of the scheme; round-off tolerance {:.1e}",
+            "  max |u - u_scheme| = {:.3e}   exact solution of the scheme; round-off tolerance {tolerance:.1e}",
             errors.vs_scheme,
-            Heat::roundoff_tolerance(outcome.step)
         );
     }
-    stepper::conclude(parallel, grid, &outcome, Some(validates), || {
+    let verdict = Verdict::check(errors.validates(outcome.step), || {
         format!(
             "the solution does not validate (max error {:.3e} against the scheme)",
             errors.vs_scheme
         )
-    })
+    });
+    let figures = [
+        ("max_error_vs_pde".to_string(), errors.vs_analytic),
+        (
+            "predicted_discretisation_error".to_string(),
+            errors.discretisation,
+        ),
+        ("max_error_vs_scheme".to_string(), errors.vs_scheme),
+        ("roundoff_tolerance".to_string(), tolerance),
+    ];
+    driver::conclude(parallel, &sim, &job, &outcome, verdict, &figures)
 }
 
 /// The problem and its split over the ranks, or why not.
@@ -125,30 +135,29 @@ fn setup(
     Ok((heat, Decomposition::new(grid, parallel.size(), procs)?))
 }
 
-fn options(cli: &Cli, heat: &Heat, dt: f64) -> RunOptions {
-    let parameters = vec![
+/// The parameters that change the numbers: recorded in checkpoints, checked on restart.
+fn parameters(cli: &Cli, dt: f64) -> Vec<(String, Param)> {
+    vec![
         ("bc".into(), Param::Text(cli.bc.as_str().into())),
         ("stencil".into(), Param::Text(cli.stencil.as_str().into())),
         ("alpha".into(), Param::Float(cli.alpha)),
         ("dt".into(), Param::Float(dt)),
-    ];
-    cli.run
-        .options(dt, parameters, heat.origin(), heat.spacing())
+    ]
+}
+
+fn grid_options(cli: &Cli, heat: &Heat) -> GridOptions {
+    cli.run.grid(heat.origin(), heat.spacing())
 }
 
 /// The errors of `u` after `step` steps, maxima over all ranks.
-fn global_errors(
-    parallel: &Parallel,
-    heat: &Heat,
-    u: &tessera::grid::field::Field<f64>,
-    step: u64,
-) -> HeatErrors {
-    let local = heat.local_errors(u, step);
+fn global_errors(parallel: &Parallel, heat: &Heat, u: &Field<f64>, step: u64) -> HeatErrors {
+    let e = heat.local_errors(u, step);
+    let m = parallel.max_each(&[e.vs_analytic, e.vs_scheme, e.discretisation, e.spatial]);
     HeatErrors {
-        vs_analytic: parallel.max(local.vs_analytic),
-        vs_scheme: parallel.max(local.vs_scheme),
-        discretisation: parallel.max(local.discretisation),
-        spatial: parallel.max(local.spatial),
+        vs_analytic: m[0],
+        vs_scheme: m[1],
+        discretisation: m[2],
+        spatial: m[3],
     }
 }
 
@@ -156,73 +165,59 @@ fn global_errors(
 /// (dt / 4 and 4x the steps per level), printing the error against the PDE (the order of
 /// the whole scheme, 2 when dt ~ h^2) and the spatial error (the stencil's order).
 fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
-    if cli.run.restart.is_some() {
-        return parallel.agree(Err(Error::arg(
-            "--convergence",
-            "runs fresh grids; it cannot be combined with --restart",
-        )));
-    }
     let coarse = &cli.size.0;
-    let dt0 = cli.dt.unwrap_or(
-        DEFAULT_DT_FRACTION * Heat::stability_limit(coarse, cli.bc, cli.stencil, cli.alpha),
+    let limit = Heat::stability_limit(coarse, cli.bc, cli.stencil, cli.alpha);
+    let dt0 = job::time_step(cli.dt, limit);
+    let title = format!(
+        "tessera heat: convergence study, {} levels from {}, {} Laplacian, {} boundaries, t = {:.4e}",
+        cli.convergence,
+        join_x(coarse),
+        cli.stencil.describe(coarse.len()),
+        cli.bc.as_str(),
+        cli.run.steps as f64 * dt0
     );
-    if parallel.is_root() {
-        println!(
-            "tessera heat: convergence study, {} levels from {}, {} Laplacian, {} boundaries, t = {:.4e}",
-            cli.convergence,
-            tessera::partition::join_x(coarse),
-            cli.stencil.describe(coarse.len()),
-            cli.bc.as_str(),
-            cli.run.steps as f64 * dt0
-        );
-    }
-    let mut levels = Vec::new();
-    for l in 0..cli.convergence {
-        let refine = 1usize << l;
-        let shape: Vec<usize> = coarse
-            .iter()
-            .map(|&n| match cli.bc {
-                Boundary::Dirichlet => (n + 1) * refine - 1,
-                Boundary::Periodic => n * refine,
+    let columns = [
+        ("max |u - u_exact|", 2.0),
+        ("spatial error", cli.stencil.order() as f64),
+    ];
+    let restart = cli.run.restart.is_some();
+    study::run(
+        parallel,
+        &title,
+        cli.convergence,
+        restart,
+        &columns,
+        study::VALIDATES_AGAINST_SCHEME,
+        |l| {
+            let shape = study::refined(coarse, l, cli.bc == Boundary::Periodic);
+            let refine = 1u64 << l;
+            let (dt, steps) = (
+                dt0 / (refine * refine) as f64,
+                cli.run.steps * refine * refine,
+            );
+            let (heat, decomposition) = parallel.agree(setup(parallel, cli, &shape, dt))?;
+            let job = study::level_job(steps, dt, parameters(cli, dt));
+            let (sim, outcome) = stepper::run(
+                parallel,
+                &decomposition,
+                &heat,
+                &grid_options(cli, &heat),
+                &job,
+            )?;
+            let e = global_errors(parallel, &heat, &sim.levels()[0], outcome.step);
+            study::check_level(
+                parallel,
+                l,
+                &join_x(&shape),
+                e.validates(outcome.step),
+                || format!("max error {:.3e} against the scheme", e.vs_scheme),
+            )?;
+            Ok(Level {
+                grid: join_x(&shape),
+                h: heat.spacing().into_iter().fold(0.0, f64::max),
+                steps,
+                errors: vec![e.vs_analytic, e.spatial],
             })
-            .collect();
-        let dt = dt0 / (refine * refine) as f64;
-        let steps = cli.run.steps * (refine * refine) as u64;
-        let (heat, decomposition) = parallel.agree(setup(parallel, cli, &shape, dt))?;
-        let options = RunOptions {
-            end_step: steps,
-            progress_every: 0.0,
-            write_checkpoints: false,
-            ..options(cli, &heat, dt)
-        };
-        let outcome = stepper::run(parallel, &decomposition, &heat, &options)?;
-        let e = global_errors(parallel, &heat, &outcome.levels[0], outcome.step);
-        if !e.validates(outcome.step) {
-            return parallel.agree(Err(Error::NotValidated(format!(
-                "level {l} ({}) does not validate: max error {:.3e} against the scheme",
-                tessera::partition::join_x(&shape),
-                e.vs_scheme
-            ))));
-        }
-        levels.push(Level {
-            grid: tessera::partition::join_x(&shape),
-            h: heat.spacing().into_iter().fold(0.0, f64::max),
-            steps,
-            errors: vec![e.vs_analytic, e.spatial],
-        });
-    }
-    if parallel.is_root() {
-        print!(
-            "{}",
-            study::table(
-                &levels,
-                &[
-                    ("max |u - u_exact|", 2.0),
-                    ("spatial error", cli.stencil.order() as f64)
-                ]
-            )
-        );
-        println!("  every level validates against the exact solution of its scheme");
-    }
-    Ok(())
+        },
+    )
 }

@@ -9,9 +9,11 @@
 use clap::Parser;
 use std::process::ExitCode;
 use tessera::cli::{self, Extents, RunFlags};
+use tessera::driver;
+use tessera::driver::report::Verdict;
 use tessera::grid::geometry::{Decomposition, Grid};
 use tessera::grid::kernels::life::{self, Life, Pattern};
-use tessera::grid::stepper::{self, RunOptions};
+use tessera::grid::stepper::GridStepper;
 use tessera::io::checkpoint::Param;
 use tessera::parallel::{self, Parallel};
 use tessera::{Error, Result};
@@ -51,7 +53,9 @@ fn run(parallel: &Parallel) -> Result<()> {
     };
     let (life, decomposition) = parallel.agree(setup(parallel, &cli))?;
     let grid = decomposition.grid();
-    let options = options(&cli, &life);
+    let job = cli.run.job(DT, parameters(&life));
+    let grid_options = cli.run.grid(life.origin(), life.spacing());
+    let mut sim = GridStepper::new(parallel, &decomposition, &life, &grid_options)?;
     let owned = decomposition.owned(parallel.rank());
     let initial_population = parallel.sum(life.local_initial_population(&owned));
     if parallel.is_root() {
@@ -74,12 +78,12 @@ fn run(parallel: &Parallel) -> Result<()> {
                 cli.run.steps
             ),
         }
-        println!("  {}", options.layout_line(parallel, &decomposition, &life));
+        println!("  {}", sim.layout_line());
     }
 
-    let outcome = stepper::run(parallel, &decomposition, &life, &options)?;
+    let outcome = driver::run(parallel, &mut sim, &job)?;
 
-    let u = &outcome.levels[0];
+    let u = &sim.levels()[0];
     let population = parallel.sum(life::local_population(u));
     let mismatches = parallel.sum(life.local_mismatches(u, outcome.step));
     let glider = life.pattern() == Pattern::Glider;
@@ -100,16 +104,24 @@ fn run(parallel: &Parallel) -> Result<()> {
             println!("  (no reference solution for a random soup: the run completed, nothing more is checked)");
         }
     }
-    stepper::conclude(
+    let verdict = match glider {
+        true => Verdict::check(validates, || {
+            format!("the glider does not validate: {mismatches} cells differ from its expected position")
+        }),
+        false => Verdict::NotChecked,
+    };
+    let figures = [
+        ("live_cells".to_string(), population as f64),
+        ("live_cells_at_start".to_string(), initial_population as f64),
+        ("cells_differing_from_glider".to_string(), mismatches as f64),
+    ];
+    driver::conclude(
         parallel,
-        grid,
+        &sim,
+        &job,
         &outcome,
-        glider.then_some(validates),
-        || {
-            format!(
-        "the glider does not validate: {mismatches} cells differ from its expected position"
-    )
-        },
+        verdict,
+        &figures[..if glider { 3 } else { 2 }],
     )
 }
 
@@ -135,9 +147,8 @@ fn setup(parallel: &Parallel, cli: &Cli) -> Result<(Life, Decomposition)> {
     Ok((life, Decomposition::new(grid, parallel.size(), procs)?))
 }
 
-/// The driver's options; the checkpoint records what defines the run (a restart must
-/// match it).
-fn options(cli: &Cli, life: &Life) -> RunOptions {
+/// What defines the run, recorded in checkpoints (a restart must match it).
+fn parameters(life: &Life) -> Vec<(String, Param)> {
     let mut parameters = vec![
         ("rule".into(), Param::Text("B3/S23".into())),
         (
@@ -150,6 +161,5 @@ fn options(cli: &Cli, life: &Life) -> RunOptions {
         // stored as i64 bits: a restart compares it the same way
         parameters.push(("seed".into(), Param::Int(seed as i64)));
     }
-    cli.run
-        .options(DT, parameters, life.origin(), life.spacing())
+    parameters
 }

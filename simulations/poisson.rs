@@ -10,14 +10,17 @@
 use clap::Parser;
 use std::process::ExitCode;
 use tessera::cli::{self, Extents, RunFlags};
+use tessera::driver;
+use tessera::driver::report::Verdict;
 use tessera::driver::study::{self, Level};
+use tessera::grid::field::Field;
 use tessera::grid::geometry::{Decomposition, Grid};
 use tessera::grid::kernels::poisson::{Method, Poisson};
-use tessera::grid::stepper::{self, Convergence, Outcome, RunOptions};
+use tessera::grid::stepper::{self, Convergence, GridOptions, GridStepper};
 use tessera::io::checkpoint::Param;
 use tessera::parallel::{self, Parallel};
 use tessera::partition::join_x;
-use tessera::{Error, Result};
+use tessera::Result;
 
 /// The Poisson equation -Laplacian(u) = f on [0,1]^d (d = 1, 2, 3) with Dirichlet data,
 /// solved by stationary iterations to a relative residual tolerance, MPI-parallel, with
@@ -62,7 +65,9 @@ fn run(parallel: &Parallel) -> Result<()> {
     }
     let (poisson, decomposition) = parallel.agree(setup(parallel, &cli, &cli.size.0))?;
     let grid = decomposition.grid();
-    let options = options(parallel, &cli, &poisson, &decomposition);
+    let (grid_options, reference) = grid_options(parallel, &cli, &poisson, &decomposition);
+    let job = cli.run.job(0.0, parameters(&poisson));
+    let mut sim = GridStepper::new(parallel, &decomposition, &poisson, &grid_options)?;
     if parallel.is_root() {
         println!(
             "tessera poisson: {}D -Laplacian(u) = f on a {} grid, {}-point Laplacian, \
@@ -78,22 +83,19 @@ fn run(parallel: &Parallel) -> Result<()> {
             cli.check_every,
             cli.run.steps
         );
-        println!(
-            "  {}",
-            options.layout_line(parallel, &decomposition, &poisson)
-        );
+        println!("  {}", sim.layout_line());
     }
 
-    let outcome = stepper::run(parallel, &decomposition, &poisson, &options)?;
+    let outcome = driver::run(parallel, &mut sim, &job)?;
 
-    let reference = options.convergence.expect("set above").reference;
-    let (error, bound, residual) = check(parallel, &poisson, &outcome);
-    let validates = outcome.converged && error <= bound;
+    let (error, bound, residual) = check(parallel, &poisson, &sim);
+    let converged = sim.converged();
+    let validates = converged && error <= bound;
     if parallel.is_root() {
         println!("residual history (||r||/||f||, first check below each power of ten)");
         let mut decade = f64::INFINITY;
-        let last = outcome.residuals.len().saturating_sub(1);
-        for (i, &(step, r)) in outcome.residuals.iter().enumerate() {
+        let last = sim.residuals().len().saturating_sub(1);
+        for (i, &(step, r)) in sim.residuals().iter().enumerate() {
             let rel = r / reference;
             if rel < decade || i == 0 || i == last {
                 println!("  iteration {step:>8}   {rel:.3e}");
@@ -101,7 +103,7 @@ fn run(parallel: &Parallel) -> Result<()> {
             }
         }
         let rel = residual / reference;
-        if outcome.converged {
+        if converged {
             println!(
                 "result: converged after {} iterations, ||r||/||f|| = {rel:.3e}",
                 outcome.step
@@ -117,13 +119,20 @@ fn run(parallel: &Parallel) -> Result<()> {
             "  max |u - u*| = {error:.3e}   a-priori bound (max|tau| + ||r||)/8 = {bound:.3e}"
         );
     }
-    stepper::conclude(parallel, grid, &outcome, Some(validates), || {
-        if outcome.converged {
+    let verdict = Verdict::check(validates, || {
+        if converged {
             format!("the error {error:.3e} exceeds its bound {bound:.3e}")
         } else {
             format!("no convergence within {} iterations", outcome.step)
         }
-    })
+    });
+    let figures = [
+        ("iterations".to_string(), outcome.step as f64),
+        ("relative_residual".to_string(), residual / reference),
+        ("max_error_vs_manufactured".to_string(), error),
+        ("a_priori_error_bound".to_string(), bound),
+    ];
+    driver::conclude(parallel, &sim, &job, &outcome, verdict, &figures)
 }
 
 fn setup(parallel: &Parallel, cli: &Cli, shape: &[usize]) -> Result<(Poisson, Decomposition)> {
@@ -141,88 +150,90 @@ fn describe(p: &Poisson) -> String {
     }
 }
 
-/// The driver's options: no time step; stop on the residual relative to `||f||_2`.
-fn options(
+/// The stepper's options: stop on the residual relative to `||f||_2`, which is returned too.
+fn grid_options(
     parallel: &Parallel,
     cli: &Cli,
     poisson: &Poisson,
     decomposition: &Decomposition,
-) -> RunOptions {
+) -> (GridOptions, f64) {
     let owned = decomposition.owned(parallel.rank());
-    let block = tessera::grid::field::Field::<f64>::new(owned, [0; 3]);
+    let block = Field::<f64>::new(owned, [0; 3]);
     let reference = parallel.sum_exact(&poisson.local_rhs_norm2(&block)).sqrt();
-    let parameters = vec![
-        (
-            "method".into(),
-            Param::Text(poisson.method().as_str().into()),
-        ),
-        ("omega".into(), Param::Float(poisson.omega())),
-    ];
-    RunOptions {
+    let options = GridOptions {
         convergence: Some(Convergence {
             rtol: cli.rtol,
             reference,
             check_every: cli.check_every,
         }),
-        ..cli
-            .run
-            .options(0.0, parameters, poisson.origin(), poisson.spacing())
-    }
+        ..cli.run.grid(poisson.origin(), poisson.spacing())
+    };
+    (options, reference)
+}
+
+/// The parameters that change the numbers: recorded in checkpoints, checked on restart.
+fn parameters(poisson: &Poisson) -> Vec<(String, Param)> {
+    vec![
+        (
+            "method".into(),
+            Param::Text(poisson.method().as_str().into()),
+        ),
+        ("omega".into(), Param::Float(poisson.omega())),
+    ]
 }
 
 /// The global error `max |u - u*|`, its a-priori bound and the final residual norm.
-fn check(parallel: &Parallel, poisson: &Poisson, outcome: &Outcome<f64>) -> (f64, f64, f64) {
-    let error = parallel.max(poisson.local_error(&outcome.levels[0]));
-    let residual = outcome.residuals.last().map_or(f64::NAN, |r| r.1);
+fn check(parallel: &Parallel, poisson: &Poisson, sim: &GridStepper<Poisson>) -> (f64, f64, f64) {
+    let error = parallel.max(poisson.local_error(&sim.levels()[0]));
+    let residual = sim.residuals().last().map_or(f64::NAN, |r| r.1);
     (error, poisson.error_bound(residual), residual)
 }
 
 /// `--convergence LEVELS`: each grid solved to --rtol; error against u* and its order.
 fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
-    if cli.run.restart.is_some() {
-        return parallel.agree(Err(Error::arg(
-            "--convergence",
-            "solves fresh grids; it cannot be combined with --restart",
-        )));
-    }
     let coarse = &cli.size.0;
-    if parallel.is_root() {
-        println!(
-            "tessera poisson: convergence study, {} levels from {}, method {}, rtol {:.1e}",
-            cli.convergence,
-            join_x(coarse),
-            cli.method.as_str(),
-            cli.rtol
-        );
-    }
-    let mut levels = Vec::new();
-    for l in 0..cli.convergence {
-        let shape: Vec<usize> = coarse.iter().map(|&n| (n + 1) * (1 << l) - 1).collect();
-        let (poisson, decomposition) = parallel.agree(setup(parallel, cli, &shape))?;
-        let options = RunOptions {
-            progress_every: 0.0,
-            write_checkpoints: false,
-            ..options(parallel, cli, &poisson, &decomposition)
-        };
-        let outcome = stepper::run(parallel, &decomposition, &poisson, &options)?;
-        let (error, bound, _) = check(parallel, &poisson, &outcome);
-        if !outcome.converged || error > bound {
-            return parallel.agree(Err(Error::NotValidated(format!(
-                "level {l} ({}) did not converge within {} iterations or exceeds its error bound",
-                join_x(&shape),
-                outcome.step
-            ))));
-        }
-        levels.push(Level {
-            grid: join_x(&shape),
-            h: poisson.spacing().into_iter().fold(0.0, f64::max),
-            steps: outcome.step,
-            errors: vec![error],
-        });
-    }
-    if parallel.is_root() {
-        print!("{}", study::table(&levels, &[("max |u - u*|", 2.0)]));
-        println!("  every level converged and is within its a-priori error bound");
-    }
-    Ok(())
+    let title = format!(
+        "tessera poisson: convergence study, {} levels from {}, method {}, rtol {:.1e}",
+        cli.convergence,
+        join_x(coarse),
+        cli.method.as_str(),
+        cli.rtol
+    );
+    let closing = "every level converged and is within its a-priori error bound";
+    let restart = cli.run.restart.is_some();
+    let columns = [("max |u - u*|", 2.0)];
+    study::run(
+        parallel,
+        &title,
+        cli.convergence,
+        restart,
+        &columns,
+        closing,
+        |l| {
+            let shape = study::refined(coarse, l, false);
+            let (poisson, decomposition) = parallel.agree(setup(parallel, cli, &shape))?;
+            let (options, _) = grid_options(parallel, cli, &poisson, &decomposition);
+            let job = study::level_job(cli.run.steps, 0.0, parameters(&poisson));
+            let (sim, outcome) = stepper::run(parallel, &decomposition, &poisson, &options, &job)?;
+            let (error, bound, _) = check(parallel, &poisson, &sim);
+            study::check_level(
+                parallel,
+                l,
+                &join_x(&shape),
+                sim.converged() && error <= bound,
+                || {
+                    format!(
+                        "no convergence within {} iterations, or the error exceeds its bound",
+                        outcome.step
+                    )
+                },
+            )?;
+            Ok(Level {
+                grid: join_x(&shape),
+                h: poisson.spacing().into_iter().fold(0.0, f64::max),
+                steps: outcome.step,
+                errors: vec![error],
+            })
+        },
+    )
 }

@@ -10,13 +10,15 @@
 use clap::Parser;
 use std::process::ExitCode;
 use tessera::cli::{self, Extents, RunFlags};
+use tessera::driver;
+use tessera::driver::report::Verdict;
 use tessera::driver::study::{self, Level};
 use tessera::grid::field::Field;
 use tessera::grid::geometry::{Decomposition, Grid};
 use tessera::grid::halo::HaloExchange;
 use tessera::grid::kernels::wave::{Boundary, Wave, WaveErrors};
 use tessera::grid::stencil;
-use tessera::grid::stepper::{self, RunOptions};
+use tessera::grid::stepper::{self, GridOptions, GridStepper};
 use tessera::io::checkpoint::Param;
 use tessera::parallel::Threads;
 use tessera::parallel::{self, Parallel};
@@ -73,7 +75,8 @@ fn run(parallel: &Parallel) -> Result<()> {
     let (wave, decomposition) =
         parallel.agree(setup(parallel, &cli, shape, time_step(&cli, limit)))?;
     let grid = decomposition.grid();
-    let options = options(&cli, &wave);
+    let job = cli.run.job(wave.dt(), parameters(&cli, &wave));
+    let mut sim = GridStepper::new(parallel, &decomposition, &wave, &grid_options(&cli, &wave))?;
     if parallel.is_root() {
         println!(
             "tessera wave: {}D wave equation on a {} grid, leapfrog with the {}-point Laplacian, {} boundaries",
@@ -89,17 +92,17 @@ fn run(parallel: &Parallel) -> Result<()> {
             wave.courant(),
             cli.run.steps
         );
-        println!("  {}", options.layout_line(parallel, &decomposition, &wave));
+        println!("  {}", sim.layout_line());
     }
 
-    let mut outcome = stepper::run(parallel, &decomposition, &wave, &options)?;
+    let outcome = driver::run(parallel, &mut sim, &job)?;
 
     let check = check(
         parallel,
         &decomposition,
         &wave,
         &cli,
-        &mut outcome.levels,
+        sim.levels_mut(),
         outcome.step,
     )?;
     if parallel.is_root() {
@@ -123,13 +126,21 @@ fn run(parallel: &Parallel) -> Result<()> {
             check.energy_tolerance
         );
     }
-    stepper::conclude(parallel, grid, &outcome, Some(check.validates()), || {
+    let verdict = Verdict::check(check.validates(), || {
         format!(
-        "the solution does not validate (max error {:.3e} against the scheme, energy drift {:.3e})",
-        check.errors.vs_scheme,
-        check.drift()
-    )
-    })
+            "the solution does not validate (max error {:.3e} against the scheme, energy drift {:.3e})",
+            check.errors.vs_scheme,
+            check.drift()
+        )
+    });
+    let figures = [
+        ("max_error_vs_pde".to_string(), check.errors.vs_analytic),
+        ("max_error_vs_scheme".to_string(), check.errors.vs_scheme),
+        ("roundoff_tolerance".to_string(), check.tolerance),
+        ("relative_energy_drift".to_string(), check.drift()),
+        ("energy_tolerance".to_string(), check.energy_tolerance),
+    ];
+    driver::conclude(parallel, &sim, &job, &outcome, verdict, &figures)
 }
 
 /// The time step: --dt, or --cfl (default 0.8) times the stability limit.
@@ -158,14 +169,17 @@ fn setup(
     Ok((wave, Decomposition::new(grid, parallel.size(), procs)?))
 }
 
-fn options(cli: &Cli, wave: &Wave) -> RunOptions {
-    let parameters = vec![
+/// The parameters that change the numbers: recorded in checkpoints, checked on restart.
+fn parameters(cli: &Cli, wave: &Wave) -> Vec<(String, Param)> {
+    vec![
         ("bc".into(), Param::Text(cli.bc.as_str().into())),
         ("c".into(), Param::Float(cli.c)),
         ("dt".into(), Param::Float(wave.dt())),
-    ];
-    cli.run
-        .options(wave.dt(), parameters, wave.origin(), wave.spacing())
+    ]
+}
+
+fn grid_options(cli: &Cli, wave: &Wave) -> GridOptions {
+    cli.run.grid(wave.origin(), wave.spacing())
 }
 
 /// The checks of a final state: errors (maxima over all ranks) and the energy at the
@@ -198,11 +212,12 @@ fn check(
     levels: &mut [Field<f64>],
     step: u64,
 ) -> Result<Check> {
-    let local = wave.local_errors(&levels[0], step);
+    let e = wave.local_errors(&levels[0], step);
+    let m = parallel.max_each(&[e.vs_analytic, e.vs_scheme, e.discretisation]);
     let errors = WaveErrors {
-        vs_analytic: parallel.max(local.vs_analytic),
-        vs_scheme: parallel.max(local.vs_scheme),
-        discretisation: parallel.max(local.discretisation),
+        vs_analytic: m[0],
+        vs_scheme: m[1],
+        discretisation: m[2],
     };
     let threads = parallel.agree(Threads::new(cli.run.threads))?;
     // the initial levels u^0, u^{-1}, one ghost layer
@@ -263,69 +278,62 @@ fn energy(
 /// (dt / 2 and 2x the steps per level), printing the error against the PDE (order 2).
 /// Every level must also validate against its scheme and conserve its energy.
 fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
-    if cli.run.restart.is_some() {
-        return parallel.agree(Err(Error::arg(
-            "--convergence",
-            "runs fresh grids; it cannot be combined with --restart",
-        )));
-    }
     let coarse = &cli.size.0;
     let dt0 = time_step(cli, Wave::stability_limit(coarse, cli.bc, cli.c));
-    if parallel.is_root() {
-        println!(
-            "tessera wave: convergence study, {} levels from {}, leapfrog, {} boundaries, t = {:.4e}",
-            cli.convergence,
-            join_x(coarse),
-            cli.bc.as_str(),
-            cli.run.steps as f64 * dt0
-        );
-    }
-    let mut levels = Vec::new();
-    for l in 0..cli.convergence {
-        let refine = 1usize << l;
-        let shape: Vec<usize> = coarse
-            .iter()
-            .map(|&n| match cli.bc {
-                Boundary::Dirichlet => (n + 1) * refine - 1,
-                Boundary::Periodic => n * refine,
+    let title = format!(
+        "tessera wave: convergence study, {} levels from {}, leapfrog, {} boundaries, t = {:.4e}",
+        cli.convergence,
+        join_x(coarse),
+        cli.bc.as_str(),
+        cli.run.steps as f64 * dt0
+    );
+    let closing = format!(
+        "{} and conserves its energy",
+        study::VALIDATES_AGAINST_SCHEME
+    );
+    let columns = [("max |u - u_exact|", 2.0)];
+    let restart = cli.run.restart.is_some();
+    study::run(
+        parallel,
+        &title,
+        cli.convergence,
+        restart,
+        &columns,
+        &closing,
+        |l| {
+            let shape = study::refined(coarse, l, cli.bc == Boundary::Periodic);
+            let refine = 1u64 << l;
+            let (dt, steps) = (dt0 / refine as f64, cli.run.steps * refine);
+            let (wave, decomposition) = parallel.agree(setup(parallel, cli, &shape, dt))?;
+            let job = study::level_job(steps, dt, parameters(cli, &wave));
+            let (mut sim, outcome) = stepper::run(
+                parallel,
+                &decomposition,
+                &wave,
+                &grid_options(cli, &wave),
+                &job,
+            )?;
+            let c = check(
+                parallel,
+                &decomposition,
+                &wave,
+                cli,
+                sim.levels_mut(),
+                outcome.step,
+            )?;
+            study::check_level(parallel, l, &join_x(&shape), c.validates(), || {
+                format!(
+                    "max error {:.3e} against the scheme, energy drift {:.3e}",
+                    c.errors.vs_scheme,
+                    c.drift()
+                )
+            })?;
+            Ok(Level {
+                grid: join_x(&shape),
+                h: wave.spacing().into_iter().fold(0.0, f64::max),
+                steps,
+                errors: vec![c.errors.vs_analytic],
             })
-            .collect();
-        let (wave, decomposition) =
-            parallel.agree(setup(parallel, cli, &shape, dt0 / refine as f64))?;
-        let steps = cli.run.steps * refine as u64;
-        let options = RunOptions {
-            end_step: steps,
-            progress_every: 0.0,
-            write_checkpoints: false,
-            ..options(cli, &wave)
-        };
-        let mut outcome = stepper::run(parallel, &decomposition, &wave, &options)?;
-        let c = check(
-            parallel,
-            &decomposition,
-            &wave,
-            cli,
-            &mut outcome.levels,
-            outcome.step,
-        )?;
-        if !c.validates() {
-            return parallel.agree(Err(Error::NotValidated(format!(
-                "level {l} ({}) does not validate: max error {:.3e} against the scheme, energy drift {:.3e}",
-                join_x(&shape),
-                c.errors.vs_scheme,
-                c.drift()
-            ))));
-        }
-        levels.push(Level {
-            grid: join_x(&shape),
-            h: wave.spacing().into_iter().fold(0.0, f64::max),
-            steps,
-            errors: vec![c.errors.vs_analytic],
-        });
-    }
-    if parallel.is_root() {
-        print!("{}", study::table(&levels, &[("max |u - u_exact|", 2.0)]));
-        println!("  every level validates against the exact solution of its scheme and conserves its energy");
-    }
-    Ok(())
+        },
+    )
 }

@@ -1,10 +1,10 @@
 //! Command-line pieces shared by the simulation binaries: grid-size and process-grid
 //! syntax, the common run flags, and turning clap's verdict into tessera's errors.
 
+use crate::driver::job::{self, JobOptions, Restart};
 use crate::error::{Error, Result};
-use crate::grid::stepper::RunOptions;
+use crate::grid::stepper::GridOptions;
 use crate::io::checkpoint::Param;
-use crate::io::recovery::{self, Restart};
 use crate::parallel::Parallel;
 use clap::Parser;
 use std::path::PathBuf;
@@ -58,7 +58,7 @@ pub struct RunFlags {
     pub restart: Option<PathBuf>,
     /// Stop with a checkpoint (exit status 75) before this much time has passed: 90s, 15m,
     /// 1h30m or HH:MM:SS. The safety margin grows with the measured checkpoint time.
-    #[arg(long, value_name = "DURATION", value_parser = recovery::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = job::parse_duration)]
     pub max_runtime: Option<Duration>,
     /// Keep only the newest N checkpoints in --out (default: all).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -88,34 +88,41 @@ pub struct RunFlags {
     /// between (needs --ghost >= S x stencil radius; results are identical to S = 1).
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub steps_per_exchange: usize,
+    /// Write the run report (parameters, decomposition, per-phase times over ranks,
+    /// rates, checkpoints, validation) as JSON to this file at the end.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
 }
 
 impl RunFlags {
-    /// The driver's options for these flags, time step `dt` and the run's `parameters`
-    /// (recorded in checkpoints, checked on restart), `origin` and `spacing` per axis.
-    pub fn options(
-        &self,
-        dt: f64,
-        parameters: Vec<(String, Param)>,
-        origin: Vec<f64>,
-        spacing: Vec<f64>,
-    ) -> RunOptions {
-        RunOptions {
+    /// The job's options for these flags, time step `dt` and the run's `parameters`
+    /// (recorded in checkpoints, checked on restart).
+    pub fn job(&self, dt: f64, parameters: Vec<(String, Param)>) -> JobOptions {
+        JobOptions {
             checkpoint_every: self.checkpoint_every,
             restart: self.restart.as_deref().map(Restart::from_flag),
             max_runtime: self.max_runtime,
             keep: self.keep.map(|k| k as usize),
-            ghost: self.ghost,
-            overlap: !self.no_overlap,
             overwrite: self.overwrite,
+            write_checkpoints: !self.no_checkpoint,
             progress_every: self.progress,
             parameters,
-            origin,
-            spacing,
+            report: self.report.clone(),
+            ..JobOptions::new(self.steps, dt, self.out.clone())
+        }
+    }
+
+    /// The grid stepper's options for these flags, with the grid's `origin` and `spacing`
+    /// per axis.
+    pub fn grid(&self, origin: Vec<f64>, spacing: Vec<f64>) -> GridOptions {
+        GridOptions {
+            ghost: self.ghost,
+            overlap: !self.no_overlap,
             steps_per_exchange: self.steps_per_exchange,
             threads: self.threads,
-            write_checkpoints: !self.no_checkpoint,
-            ..RunOptions::new(self.steps, dt, self.out.clone())
+            convergence: None,
+            origin,
+            spacing,
         }
     }
 }

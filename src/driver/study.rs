@@ -1,6 +1,14 @@
 //! Convergence studies: errors on a sequence of refined grids and the observed order of
 //! accuracy between successive levels, `p = log(e_coarse / e_fine) / log(h_coarse / h_fine)`.
-//! No MPI: binaries compute each level's (globally reduced) error and print the table here.
+//! [`run`] drives a study for any simulation: the binary says how to run one level (its
+//! grid, time step and steps, and the globally reduced errors); the study refuses what it
+//! cannot combine with, prints the table on rank 0 and stops at the first level that fails
+//! its own validation.
+
+use crate::driver::job::JobOptions;
+use crate::error::{Error, Result};
+use crate::parallel::Parallel;
+use std::path::PathBuf;
 
 /// One grid of a refinement study.
 #[derive(Clone, Debug)]
@@ -14,6 +22,87 @@ pub struct Level {
     /// The errors measured on this grid, one per column of the table.
     pub errors: Vec<f64>,
 }
+
+/// The grid of level `level` of a study from the `coarse` grid, refined 2x per axis per
+/// level: `n * 2^level` points per axis on a periodic grid, and on a Dirichlet grid (whose
+/// `n` interior points have `n + 1` intervals) `(n + 1) * 2^level - 1`, so that every level's
+/// points include the coarser levels' points.
+pub fn refined(coarse: &[usize], level: u32, periodic: bool) -> Vec<usize> {
+    let r = 1usize << level;
+    coarse
+        .iter()
+        .map(|&n| if periodic { n * r } else { (n + 1) * r - 1 })
+        .collect()
+}
+
+/// The job of one level: `end_step` steps of `dt`, no checkpoints, no progress lines.
+pub fn level_job(
+    end_step: u64,
+    dt: f64,
+    parameters: Vec<(String, crate::io::checkpoint::Param)>,
+) -> JobOptions {
+    JobOptions {
+        write_checkpoints: false,
+        progress_every: 0.0,
+        parameters,
+        ..JobOptions::new(end_step, dt, PathBuf::new())
+    }
+}
+
+/// A level's verdict: `Ok` if it validates, else the error that ends the study, naming the
+/// level and `why`. Collective.
+pub fn check_level(
+    parallel: &Parallel,
+    level: u32,
+    grid: &str,
+    validates: bool,
+    why: impl FnOnce() -> String,
+) -> Result<()> {
+    if validates {
+        return Ok(());
+    }
+    parallel.agree(Err(Error::NotValidated(format!(
+        "level {level} ({grid}) does not validate: {}",
+        why()
+    ))))
+}
+
+/// Runs a study of `levels` levels (collective): prints `title` (rank 0), computes each
+/// level with `level(l)`, then prints the table with `columns` (name, theoretical order)
+/// and the `closing` line saying what every level passed. A study runs fresh grids, so
+/// `restart` is refused.
+pub fn run(
+    parallel: &Parallel,
+    title: &str,
+    levels: u32,
+    restart: bool,
+    columns: &[(&str, f64)],
+    closing: &str,
+    mut level: impl FnMut(u32) -> Result<Level>,
+) -> Result<()> {
+    if restart {
+        return parallel.agree(Err(Error::arg(
+            "--convergence",
+            "runs fresh grids; it cannot be combined with --restart",
+        )));
+    }
+    if parallel.is_root() {
+        println!("{title}");
+    }
+    let mut done = Vec::new();
+    for l in 0..levels {
+        done.push(level(l)?);
+    }
+    if parallel.is_root() {
+        print!("{}", table(&done, columns));
+        println!("  {closing}");
+    }
+    Ok(())
+}
+
+/// The closing line of a study whose levels validate against their scheme's exact solution.
+pub const VALIDATES_AGAINST_SCHEME: &str =
+    "every level validates against the exact solution of its scheme";
 
 /// Observed orders between successive levels for error column `column`.
 pub fn observed_orders(levels: &[Level], column: usize) -> Vec<f64> {

@@ -5,47 +5,13 @@
 //! first owned cell, which is global cell `owned.lo[a]`.
 
 use crate::grid::geometry::{IndexBox, DIMS};
+use crate::io::hdf5::{Block, Element};
 use ndarray::{s, Array3, ArrayView3};
 
-/// What a grid cell may hold: plain `Copy` data with a bit pattern for checksums.
-pub trait Scalar: Copy + Default + PartialEq + std::fmt::Debug + Send + Sync + 'static {
-    /// XDMF's `(NumberType, Precision)` for this type, so viewers read the data right.
-    const XDMF_NUMBER_TYPE: (&'static str, usize);
-
-    /// The value's bits, for integrity checksums (equal values give equal bits).
-    fn to_bits_u64(self) -> u64;
-}
-
-impl Scalar for f64 {
-    const XDMF_NUMBER_TYPE: (&'static str, usize) = ("Float", 8);
-    fn to_bits_u64(self) -> u64 {
-        self.to_bits()
-    }
-}
-impl Scalar for f32 {
-    const XDMF_NUMBER_TYPE: (&'static str, usize) = ("Float", 4);
-    fn to_bits_u64(self) -> u64 {
-        u64::from(self.to_bits())
-    }
-}
-impl Scalar for i32 {
-    const XDMF_NUMBER_TYPE: (&'static str, usize) = ("Int", 4);
-    fn to_bits_u64(self) -> u64 {
-        self as u32 as u64
-    }
-}
-impl Scalar for i64 {
-    const XDMF_NUMBER_TYPE: (&'static str, usize) = ("Int", 8);
-    fn to_bits_u64(self) -> u64 {
-        self as u64
-    }
-}
-impl Scalar for u8 {
-    const XDMF_NUMBER_TYPE: (&'static str, usize) = ("UChar", 1);
-    fn to_bits_u64(self) -> u64 {
-        u64::from(self)
-    }
-}
+/// What a grid cell may hold: a plain value HDF5 can store, with a bit pattern for
+/// checksums ([`Element`]), that threads may share.
+pub trait Scalar: Element + PartialEq + std::fmt::Debug {}
+impl<T: Element + PartialEq + std::fmt::Debug> Scalar for T {}
 
 /// One rank's ghosted block of a field.
 #[derive(Clone, Debug)]
@@ -81,6 +47,20 @@ impl<T: Scalar> Field<T> {
     pub fn shape(&self) -> [usize; DIMS] {
         let s = self.data.shape();
         [s[0], s[1], s[2]]
+    }
+
+    /// The owned cells as this rank's block of a dataset of the global grid `shape`
+    /// (the active axes, 1 to 3), for collective HDF5 transfers.
+    pub fn owned_block(&self, shape: &[usize]) -> Block {
+        let off = DIMS - shape.len();
+        let owned = self.owned();
+        Block {
+            global: shape.to_vec(),
+            start: owned.lo[off..].to_vec(),
+            count: owned.size[off..].to_vec(),
+            local: self.shape()[off..].to_vec(),
+            local_start: self.ghost()[off..].to_vec(),
+        }
     }
 
     /// The owned cells as a box of LOCAL indices.

@@ -3,5 +3,7 @@
 //! rendering of fields. MPI only through HDF5's MPI-IO driver.
 
 pub mod checkpoint;
+pub mod hdf5;
 pub mod recovery;
 pub mod render;
+pub mod xdmf;

@@ -1,33 +1,10 @@
-//! What keeps a long job's work safe: where a run resumes from (`--restart FILE|auto`),
-//! which checkpoints it keeps (`--keep N`), and when it must stop to checkpoint before its
-//! time runs out (`--max-runtime`, the Slurm job's end). File-system and clock logic only;
-//! the driver makes the decisions collective.
+//! The checkpoints in a directory: listing them newest first (what `--restart auto` tries),
+//! setting a damaged one aside, pruning old ones (`--keep N`). File-system logic only; the
+//! driver makes the decisions collective.
 
 use crate::error::{Error, Result};
 use crate::io::checkpoint;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// Where a run starts from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Restart {
-    /// This checkpoint; a damaged or mismatched file is refused.
-    File(PathBuf),
-    /// The newest checkpoint in `--out` that passes its integrity check, falling back to
-    /// older ones; the initial state when there is none.
-    Auto,
-}
-
-impl Restart {
-    /// `--restart VALUE`: the word `auto`, or a file.
-    pub fn from_flag(value: &Path) -> Restart {
-        if value == Path::new("auto") {
-            Restart::Auto
-        } else {
-            Restart::File(value.to_path_buf())
-        }
-    }
-}
 
 /// `simulation`'s checkpoints in `dir` (`NAME_STEP.h5`, complete files only: a file
 /// still being written is `NAME_STEP.h5.tmp`), newest first.
@@ -75,93 +52,6 @@ pub fn prune(dir: &Path, simulation: &str, keep: usize) -> Result<Vec<PathBuf>> 
     Ok(old)
 }
 
-/// Parses a duration: seconds (`90`, `90s`), `15m`, `2h`, `1h30m`, or `[HH:]MM:SS`.
-pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let bad = || format!("'{s}' is not a duration (90s, 15m, 1h30m or HH:MM:SS)");
-    let t = s.trim();
-    if t.contains(':') {
-        let parts: Vec<u64> = t
-            .split(':')
-            .map(|p| p.parse::<u64>().map_err(|_| bad()))
-            .collect::<std::result::Result<_, _>>()?;
-        if parts.len() > 3 || parts[1..].iter().any(|&p| p >= 60) {
-            return Err(bad());
-        }
-        return Ok(Duration::from_secs(
-            parts.iter().fold(0, |acc, &p| acc * 60 + p),
-        ));
-    }
-    let (mut total, mut number) = (0.0f64, String::new());
-    for c in t.chars() {
-        if c.is_ascii_digit() || c == '.' {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1.0,
-            'm' => 60.0,
-            'h' => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += number.parse::<f64>().map_err(|_| bad())? * unit;
-        number.clear();
-    }
-    if !number.is_empty() {
-        total += number.parse::<f64>().map_err(|_| bad())?;
-    }
-    if t.is_empty() || !(total > 0.0 && total.is_finite()) {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs_f64(total))
-}
-
-/// The moment a run must have stopped by: `--max-runtime` after its start, or the Slurm
-/// job's end (`SLURM_JOB_END_TIME`, seconds since the epoch, where Slurm sets it),
-/// whichever is sooner.
-#[derive(Clone, Copy, Debug)]
-pub struct Deadline {
-    at: Instant,
-    /// What sets it, for messages.
-    pub source: &'static str,
-}
-
-impl Deadline {
-    pub fn new(started: Instant, max_runtime: Option<Duration>) -> Option<Deadline> {
-        let own = max_runtime.map(|d| Deadline {
-            at: started + d,
-            source: "--max-runtime",
-        });
-        let slurm = std::env::var("SLURM_JOB_END_TIME")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .and_then(|end| {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
-                let left = Duration::from_secs(end).checked_sub(now)?;
-                Some(Deadline {
-                    at: Instant::now() + left,
-                    source: "the Slurm job's time limit",
-                })
-            });
-        match (own, slurm) {
-            (Some(a), Some(b)) => Some(if a.at <= b.at { a } else { b }),
-            (a, b) => a.or(b),
-        }
-    }
-
-    /// Whether a run must stop now to checkpoint in time: the time left is less than the
-    /// safety margin `2 x checkpoint + 2 x step + 0.5 s`, `checkpoint` the longest write
-    /// measured so far (or an estimate before the first) and `step` the latest step's time.
-    pub fn is_near(&self, checkpoint: Duration, step: Duration) -> bool {
-        let margin = 2 * checkpoint + 2 * step + Duration::from_millis(500);
-        Instant::now() + margin >= self.at
-    }
-}
-
-/// An estimate of a checkpoint's write time before one was measured: `bytes` at 200 MB/s.
-pub fn checkpoint_time_estimate(bytes: f64) -> Duration {
-    Duration::from_secs_f64(bytes / 200e6)
-}
-
 /// `DIR/NAME_STEP.h5` as the checkpoint of `simulation` at `step`.
 pub fn checkpoint_path(dir: &Path, simulation: &str, step: u64) -> PathBuf {
     dir.join(checkpoint::file_name(simulation, step))
@@ -170,21 +60,6 @@ pub fn checkpoint_path(dir: &Path, simulation: &str, step: u64) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_in_every_documented_form() {
-        let s = |t: &str| parse_duration(t).unwrap().as_secs_f64();
-        assert_eq!(s("90"), 90.0);
-        assert_eq!(s("90s"), 90.0);
-        assert_eq!(s("15m"), 900.0);
-        assert_eq!(s("1h30m"), 5400.0);
-        assert_eq!(s("2.5s"), 2.5);
-        assert_eq!(s("01:30:00"), 5400.0);
-        assert_eq!(s("10:05"), 605.0);
-        for bad in ["", "0", "-5", "1x", "1:60", "h", "1:2:3:4"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn checkpoints_are_listed_newest_first_and_pruned() {

@@ -115,7 +115,22 @@ fn mpirun_command(n: usize, bin: &str, args: &[&str]) -> Command {
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
     // the binaries must guard against OMPIO themselves: do not do it for them
     cmd.env_remove("OMPI_MCA_io");
+    // Each launch gets its own OpenMPI session directory: jobs started at the same time
+    // (the tests of one file run in parallel) otherwise race on creating and removing
+    // their shared parent in /tmp ("orte_session_dir failed").
+    cmd.env("OMPI_MCA_orte_tmpdir_base", session_dir_base());
     cmd
+}
+
+/// A fresh directory for one `mpirun`'s session files (OpenMPI removes its own contents).
+fn session_dir_base() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir()
+        .join("tessera-test-ompi")
+        .join(format!("{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("creating an OpenMPI session directory");
+    dir
 }
 
 /// Runs `bin` on `n` ranks with `args` and asserts it refuses them as a user error should:
