@@ -14,6 +14,7 @@ pub const ADVECT: &str = env!("CARGO_BIN_EXE_advect");
 pub const LIFE: &str = env!("CARGO_BIN_EXE_life");
 pub const POISSON: &str = env!("CARGO_BIN_EXE_poisson");
 pub const ALLEN_CAHN: &str = env!("CARGO_BIN_EXE_allen-cahn");
+pub const RUNTIME_CHECK: &str = env!("CARGO_BIN_EXE_runtime-check");
 
 /// The outcome of one launch.
 pub struct Run {
