@@ -2,6 +2,7 @@
 //! file and one line here (see the README, "Write your own kernel").
 
 pub mod advection;
+pub mod advection_stability;
 pub mod allen_cahn;
 pub mod heat;
 pub mod life;
