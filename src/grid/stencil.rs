@@ -204,3 +204,132 @@ pub fn sum_rows<T: Scalar>(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What an output cell holds before `apply_rows` writes it.
+    const UNWRITTEN: f64 = -1e9;
+    /// What `Stamp` writes to a cell it has already written.
+    const WRITTEN_TWICE: f64 = -2e9;
+
+    /// A distinct number for every global index of the test blocks (ghosts included).
+    fn code(g: GlobalIndex) -> f64 {
+        ((g[0] * 1000 + g[1]) * 1000 + g[2]) as f64
+    }
+
+    /// Writes `code(global index)` to each cell of a row, or `WRITTEN_TWICE` to a cell that
+    /// no longer holds `UNWRITTEN`.
+    struct Stamp;
+
+    impl Kernel for Stamp {
+        type Value = f64;
+        fn name(&self) -> &'static str {
+            "stamp"
+        }
+        fn radius(&self) -> usize {
+            1
+        }
+        fn initial_value(&self, _level: usize, idx: GlobalIndex) -> f64 {
+            code(idx)
+        }
+        fn boundary_value(&self, idx: GlobalIndex) -> f64 {
+            code(idx)
+        }
+        fn update_row(&self, input: &RowStencil<'_, f64>, out: &mut [f64]) {
+            let g = input.global_start();
+            for (m, v) in out.iter_mut().enumerate() {
+                *v = if *v == UNWRITTEN {
+                    code([g[0], g[1], g[2] + m as i64])
+                } else {
+                    WRITTEN_TWICE
+                };
+            }
+        }
+    }
+
+    /// Blocks (owned global box, ghost layers) and regions of local indices in them: the
+    /// interior and an off-centre box. 3D blocks have 2, 5 and 7 planes: fewer than
+    /// `2 * threads` for 2 and 3 threads (rows of each plane shared), more for 2 threads
+    /// only, more for both (whole planes shared). 2D blocks (one plane) have 1, 2 and 13
+    /// rows: fewer and more rows than threads.
+    fn cases() -> Vec<(Field<f64>, IndexBox)> {
+        let blocks = [
+            (IndexBox::new([3, 5, 7], [2, 6, 9]), [1, 1, 1]),
+            (IndexBox::new([0, 2, 1], [5, 4, 7]), [1, 1, 1]),
+            (IndexBox::new([4, 0, 0], [7, 3, 5]), [2, 1, 1]),
+            (IndexBox::new([0, 6, 2], [1, 1, 11]), [0, 1, 1]),
+            (IndexBox::new([0, 0, 0], [1, 2, 8]), [0, 1, 1]),
+            (IndexBox::new([0, 9, 4], [1, 13, 6]), [0, 2, 1]),
+        ];
+        let mut out = Vec::new();
+        for (owned, ghost) in blocks {
+            let mut f = Field::new(owned, ghost);
+            f.fill_with(code);
+            let interior = f.interior();
+            let off_centre = IndexBox::new(
+                [interior.lo[0], interior.lo[1] + 1, interior.lo[2] + 2],
+                [interior.size[0], interior.size[1], interior.size[2] - 3],
+            );
+            out.push((f.clone(), interior));
+            out.push((f, off_centre));
+        }
+        out
+    }
+
+    #[test]
+    fn apply_rows_writes_each_cell_of_the_region_once_for_any_thread_count() {
+        for (input, region) in cases() {
+            for count in [1, 2, 3] {
+                let threads = Threads::new(count).unwrap();
+                let mut out = input.clone();
+                out.fill_with(|_| UNWRITTEN);
+                apply_rows(&Stamp, &[&input], &mut out, &region, 0, &threads);
+                for ((i, j, k), &v) in out.array().indexed_iter() {
+                    let l = [i, j, k];
+                    let want = if region.contains(l) {
+                        code(out.global_index(l))
+                    } else {
+                        UNWRITTEN
+                    };
+                    assert_eq!(
+                        v,
+                        want,
+                        "{count} threads, region {region:?} of {:?}, local cell {l:?}",
+                        input.owned()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sum_rows_is_bitwise_the_same_for_any_thread_count() {
+        for (mut input, region) in cases() {
+            // terms from 1e-8 to 1e8 in magnitude: a plain f64 sum would depend on the order
+            input.fill_with(|g| {
+                let x = code(g);
+                x.sin() * 10f64.powi((x as i64).rem_euclid(17) as i32 - 8)
+            });
+            let mut direct = ExactSum::new();
+            for ((i, j, k), &v) in input.array().indexed_iter() {
+                if region.contains([i, j, k]) {
+                    direct.add(v);
+                }
+            }
+            for count in [1, 2, 3] {
+                let threads = Threads::new(count).unwrap();
+                let sum = sum_rows(&[&input], &region, &threads, |s, sum| {
+                    s.row(0, 0, 0).iter().for_each(|&v| sum.add(v));
+                });
+                assert_eq!(
+                    sum.value().to_bits(),
+                    direct.value().to_bits(),
+                    "{count} threads, region {region:?} of {:?}",
+                    input.owned()
+                );
+            }
+        }
+    }
+}
