@@ -1,5 +1,6 @@
 //! (a) The final field is BITWISE identical on 1, 2, 3 and 4 ranks: 2D and 3D, Dirichlet
-//! and periodic, uneven shapes, forced process grids, wider ghosts, overlap on and off.
+//! and periodic, uneven shapes, forced process grids, wider ghosts, overlap on and off;
+//! and on 8 (2x2x2) and 9 (3x3) ranks, oversubscribed.
 mod common;
 use common::*;
 
@@ -242,5 +243,77 @@ fn wide_and_fourth_order_stencils_are_bitwise_identical_on_1_to_4_ranks() {
             "periodic",
         ],
         &[(4, &["--procs", "2x2x1", "--threads", "2"])],
+    );
+}
+
+/// 8 ranks on a 2x2x2 process grid, each trading with every other rank. On the periodic
+/// grid all 26 directions have a neighbour, but only 7 distinct ranks fill them: each face
+/// neighbour in 2 directions, each edge neighbour in 4, the corner neighbour in 8, so the
+/// messages between two ranks are told apart by their tags alone. On the Dirichlet grid
+/// every block is a corner of the process grid: 3 face, 3 edge and 1 corner neighbour.
+/// The 27-point stencil reads the edge and corner ghosts (the 7-point one only the faces),
+/// so a wrong one changes the field. Also deep halos (two steps per exchange) on the
+/// periodic grid.
+#[test]
+fn process_grid_2x2x2_is_bitwise_identical_to_one_rank() {
+    let procs = ["--procs", "2x2x2"];
+    final_field_on_ranks(
+        "13x10x9 compact periodic",
+        &[1],
+        &[
+            "--size",
+            "13x10x9",
+            "--stencil",
+            "compact",
+            "--bc",
+            "periodic",
+        ],
+        &[
+            (8, &procs),
+            (
+                8,
+                &[
+                    "--procs",
+                    "2x2x2",
+                    "--ghost",
+                    "2",
+                    "--steps-per-exchange",
+                    "2",
+                ],
+            ),
+        ],
+    );
+    final_field_on_ranks(
+        "13x10x9 compact dirichlet",
+        &[1],
+        &["--size", "13x10x9", "--stencil", "compact"],
+        &[(8, &procs)],
+    );
+}
+
+/// 9 ranks on a 3x3 process grid: on the periodic grid each block has 8 distinct
+/// neighbours, on the Dirichlet grid the middle block does (the others 5 or 3). The
+/// 9-point stencil reads the corner ghosts (the 5-point one does not).
+#[test]
+fn process_grid_3x3_is_bitwise_identical_to_one_rank() {
+    let procs = ["--procs", "3x3"];
+    final_field_on_ranks(
+        "37x23 compact periodic",
+        &[1],
+        &[
+            "--size",
+            "37x23",
+            "--stencil",
+            "compact",
+            "--bc",
+            "periodic",
+        ],
+        &[(9, &procs)],
+    );
+    final_field_on_ranks(
+        "37x23 compact dirichlet",
+        &[1],
+        &["--size", "37x23", "--stencil", "compact"],
+        &[(9, &procs)],
     );
 }
