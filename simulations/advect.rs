@@ -16,7 +16,7 @@ use tessera::driver::job::JobOptions;
 use tessera::driver::report::Verdict;
 use tessera::driver::study::{self, Level};
 use tessera::grid::field::Field;
-use tessera::grid::geometry::{Decomposition, Grid};
+use tessera::grid::geometry::Decomposition;
 use tessera::grid::kernels::advection::{is_whole_period, Advection, AdvectionErrors, Scheme};
 use tessera::grid::stepper::{self, GridOptions, GridStepper};
 use tessera::io::checkpoint::Param;
@@ -193,9 +193,7 @@ fn setup(
         v.clone()
     };
     let adv = Advection::new(shape, cli.scheme, &velocity, dt)?;
-    let grid = Grid::new(shape, &vec![true; shape.len()])?;
-    let procs = cli.run.procs.as_ref().map(|p| p.0.as_slice());
-    Ok((adv, Decomposition::new(grid, parallel.size(), procs)?))
+    Ok((adv, cli.run.decomposition(parallel, shape, true)?))
 }
 
 /// The run's last step: --steps if given; else one period (the default dt) or as close to
@@ -288,19 +286,10 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
                 &job,
             )?;
             let e = global_errors(parallel, &adv, &sim.levels()[0], outcome.step);
-            study::check_level(
-                parallel,
-                l,
-                &join_x(&shape),
-                e.validates(outcome.step),
-                || format!("max error {:.3e} against the scheme", e.vs_scheme),
-            )?;
-            Ok(Level {
-                grid: join_x(&shape),
-                h: adv.spacing().into_iter().fold(0.0, f64::max),
-                steps,
-                errors: vec![e.vs_exact],
-            })
+            study::check_level(parallel, l, &shape, e.validates(outcome.step), || {
+                format!("max error {:.3e} against the scheme", e.vs_scheme)
+            })?;
+            Ok(Level::new(&shape, &adv.spacing(), steps, vec![e.vs_exact]))
         },
     )
 }

@@ -10,10 +10,10 @@
 use clap::Parser;
 use std::process::ExitCode;
 use tessera::cli::{self, Extents, RunFlags};
+use tessera::driver;
 use tessera::driver::report::Verdict;
-use tessera::driver::{self, job};
 use tessera::grid::field::Field;
-use tessera::grid::geometry::{Decomposition, Grid};
+use tessera::grid::geometry::Decomposition;
 use tessera::grid::halo::HaloExchange;
 use tessera::grid::kernels::allen_cahn::AllenCahn;
 use tessera::grid::stencil;
@@ -52,7 +52,7 @@ fn run(parallel: &Parallel) -> Result<()> {
     };
     let shape = &cli.size.0;
     let limit = AllenCahn::stability_limit(shape, cli.eps);
-    let dt = job::time_step(cli.dt, limit);
+    let dt = stencil::time_step(cli.dt, limit);
     let (ac, decomposition) = parallel.agree(setup(parallel, &cli, dt))?;
     let parameters = vec![
         ("eps".into(), Param::Float(cli.eps)),
@@ -127,9 +127,7 @@ fn run(parallel: &Parallel) -> Result<()> {
 fn setup(parallel: &Parallel, cli: &Cli, dt: f64) -> Result<(AllenCahn, Decomposition)> {
     let shape = &cli.size.0;
     let ac = AllenCahn::new(shape, cli.eps, dt)?;
-    let grid = Grid::new(shape, &vec![false; shape.len()])?;
-    let procs = cli.run.procs.as_ref().map(|p| p.0.as_slice());
-    Ok((ac, Decomposition::new(grid, parallel.size(), procs)?))
+    Ok((ac, cli.run.decomposition(parallel, shape, false)?))
 }
 
 /// What the run checks about one state, over all ranks.

@@ -10,13 +10,14 @@
 use clap::Parser;
 use std::process::ExitCode;
 use tessera::cli::{self, Extents, RunFlags};
+use tessera::driver;
 use tessera::driver::report::Verdict;
 use tessera::driver::study::{self, Level};
-use tessera::driver::{self, job};
 use tessera::grid::field::Field;
-use tessera::grid::geometry::{Decomposition, Grid};
+use tessera::grid::geometry::Decomposition;
 use tessera::grid::kernels::heat::{Boundary, Heat, HeatErrors};
 use tessera::grid::laplacian::Stencil;
+use tessera::grid::stencil;
 use tessera::grid::stepper::{self, GridOptions, GridStepper};
 use tessera::io::checkpoint::Param;
 use tessera::parallel::{self, Parallel};
@@ -66,7 +67,7 @@ fn run(parallel: &Parallel) -> Result<()> {
     }
     let shape = &cli.size.0;
     let limit = Heat::stability_limit(shape, cli.bc, cli.stencil, cli.alpha);
-    let dt = job::time_step(cli.dt, limit);
+    let dt = stencil::time_step(cli.dt, limit);
     let (heat, decomposition) = parallel.agree(setup(parallel, &cli, shape, dt))?;
     let grid = decomposition.grid();
     let job = cli.run.job(dt, parameters(&cli, dt));
@@ -129,10 +130,8 @@ fn setup(
     dt: f64,
 ) -> Result<(Heat, Decomposition)> {
     let heat = Heat::new(shape, cli.bc, cli.stencil, cli.alpha, dt)?;
-    let periodic = vec![cli.bc == Boundary::Periodic; shape.len()];
-    let grid = Grid::new(shape, &periodic)?;
-    let procs = cli.run.procs.as_ref().map(|p| p.0.as_slice());
-    Ok((heat, Decomposition::new(grid, parallel.size(), procs)?))
+    let periodic = cli.bc == Boundary::Periodic;
+    Ok((heat, cli.run.decomposition(parallel, shape, periodic)?))
 }
 
 /// The parameters that change the numbers: recorded in checkpoints, checked on restart.
@@ -167,7 +166,7 @@ fn global_errors(parallel: &Parallel, heat: &Heat, u: &Field<f64>, step: u64) ->
 fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
     let coarse = &cli.size.0;
     let limit = Heat::stability_limit(coarse, cli.bc, cli.stencil, cli.alpha);
-    let dt0 = job::time_step(cli.dt, limit);
+    let dt0 = stencil::time_step(cli.dt, limit);
     let title = format!(
         "tessera heat: convergence study, {} levels from {}, {} Laplacian, {} boundaries, t = {:.4e}",
         cli.convergence,
@@ -205,19 +204,15 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
                 &job,
             )?;
             let e = global_errors(parallel, &heat, &sim.levels()[0], outcome.step);
-            study::check_level(
-                parallel,
-                l,
-                &join_x(&shape),
-                e.validates(outcome.step),
-                || format!("max error {:.3e} against the scheme", e.vs_scheme),
-            )?;
-            Ok(Level {
-                grid: join_x(&shape),
-                h: heat.spacing().into_iter().fold(0.0, f64::max),
+            study::check_level(parallel, l, &shape, e.validates(outcome.step), || {
+                format!("max error {:.3e} against the scheme", e.vs_scheme)
+            })?;
+            Ok(Level::new(
+                &shape,
+                &heat.spacing(),
                 steps,
-                errors: vec![e.vs_analytic, e.spatial],
-            })
+                vec![e.vs_analytic, e.spatial],
+            ))
         },
     )
 }

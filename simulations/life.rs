@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use tessera::cli::{self, Extents, RunFlags};
 use tessera::driver;
 use tessera::driver::report::Verdict;
-use tessera::grid::geometry::{Decomposition, Grid};
+use tessera::grid::geometry::Decomposition;
 use tessera::grid::kernels::life::{self, Life, Pattern};
 use tessera::grid::stepper::GridStepper;
 use tessera::io::checkpoint::Param;
@@ -142,9 +142,7 @@ fn setup(parallel: &Parallel, cli: &Cli) -> Result<(Life, Decomposition)> {
     };
     let shape = &cli.size.0;
     let life = Life::new(shape, pattern)?;
-    let grid = Grid::new(shape, &[true, true])?;
-    let procs = cli.run.procs.as_ref().map(|p| p.0.as_slice());
-    Ok((life, Decomposition::new(grid, parallel.size(), procs)?))
+    Ok((life, cli.run.decomposition(parallel, shape, true)?))
 }
 
 /// What defines the run, recorded in checkpoints (a restart must match it).

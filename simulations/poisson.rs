@@ -14,7 +14,7 @@ use tessera::driver;
 use tessera::driver::report::Verdict;
 use tessera::driver::study::{self, Level};
 use tessera::grid::field::Field;
-use tessera::grid::geometry::{Decomposition, Grid};
+use tessera::grid::geometry::Decomposition;
 use tessera::grid::kernels::poisson::{Method, Poisson};
 use tessera::grid::stepper::{self, Convergence, GridOptions, GridStepper};
 use tessera::io::checkpoint::Param;
@@ -137,9 +137,7 @@ fn run(parallel: &Parallel) -> Result<()> {
 
 fn setup(parallel: &Parallel, cli: &Cli, shape: &[usize]) -> Result<(Poisson, Decomposition)> {
     let poisson = Poisson::new(shape, cli.method, cli.omega)?;
-    let grid = Grid::new(shape, &vec![false; shape.len()])?;
-    let procs = cli.run.procs.as_ref().map(|p| p.0.as_slice());
-    Ok((poisson, Decomposition::new(grid, parallel.size(), procs)?))
+    Ok((poisson, cli.run.decomposition(parallel, shape, false)?))
 }
 
 /// `sor (omega 1.9524)`.
@@ -219,7 +217,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
             study::check_level(
                 parallel,
                 l,
-                &join_x(&shape),
+                &shape,
                 sim.converged() && error <= bound,
                 || {
                     format!(
@@ -228,12 +226,12 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
                     )
                 },
             )?;
-            Ok(Level {
-                grid: join_x(&shape),
-                h: poisson.spacing().into_iter().fold(0.0, f64::max),
-                steps: outcome.step,
-                errors: vec![error],
-            })
+            Ok(Level::new(
+                &shape,
+                &poisson.spacing(),
+                outcome.step,
+                vec![error],
+            ))
         },
     )
 }

@@ -14,7 +14,7 @@ use tessera::driver;
 use tessera::driver::report::Verdict;
 use tessera::driver::study::{self, Level};
 use tessera::grid::field::Field;
-use tessera::grid::geometry::{Decomposition, Grid};
+use tessera::grid::geometry::Decomposition;
 use tessera::grid::halo::HaloExchange;
 use tessera::grid::kernels::wave::{Boundary, Wave, WaveErrors};
 use tessera::grid::stencil;
@@ -55,9 +55,6 @@ struct Cli {
     #[command(flatten)]
     run: RunFlags,
 }
-
-/// Courant number used when neither --cfl nor --dt is given.
-const DEFAULT_CFL: f64 = 0.8;
 
 fn main() -> ExitCode {
     parallel::main_with_mpi("wave", run)
@@ -145,7 +142,10 @@ fn run(parallel: &Parallel) -> Result<()> {
 
 /// The time step: --dt, or --cfl (default 0.8) times the stability limit.
 fn time_step(cli: &Cli, limit: f64) -> f64 {
-    cli.dt.unwrap_or(cli.cfl.unwrap_or(DEFAULT_CFL) * limit)
+    match cli.cfl {
+        Some(cfl) => cli.dt.unwrap_or(cfl * limit),
+        None => stencil::time_step(cli.dt, limit),
+    }
 }
 
 /// The problem and its split over the ranks, or why not.
@@ -163,10 +163,8 @@ fn setup(
         }
     }
     let wave = Wave::new(shape, cli.bc, cli.c, dt)?;
-    let periodic = vec![cli.bc == Boundary::Periodic; shape.len()];
-    let grid = Grid::new(shape, &periodic)?;
-    let procs = cli.run.procs.as_ref().map(|p| p.0.as_slice());
-    Ok((wave, Decomposition::new(grid, parallel.size(), procs)?))
+    let periodic = cli.bc == Boundary::Periodic;
+    Ok((wave, cli.run.decomposition(parallel, shape, periodic)?))
 }
 
 /// The parameters that change the numbers: recorded in checkpoints, checked on restart.
@@ -321,19 +319,19 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
                 sim.levels_mut(),
                 outcome.step,
             )?;
-            study::check_level(parallel, l, &join_x(&shape), c.validates(), || {
+            study::check_level(parallel, l, &shape, c.validates(), || {
                 format!(
                     "max error {:.3e} against the scheme, energy drift {:.3e}",
                     c.errors.vs_scheme,
                     c.drift()
                 )
             })?;
-            Ok(Level {
-                grid: join_x(&shape),
-                h: wave.spacing().into_iter().fold(0.0, f64::max),
+            Ok(Level::new(
+                &shape,
+                &wave.spacing(),
                 steps,
-                errors: vec![c.errors.vs_analytic],
-            })
+                vec![c.errors.vs_analytic],
+            ))
         },
     )
 }

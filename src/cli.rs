@@ -3,6 +3,7 @@
 
 use crate::driver::job::{self, JobOptions, Restart};
 use crate::error::{Error, Result};
+use crate::grid::geometry::{Decomposition, Grid};
 use crate::grid::stepper::GridOptions;
 use crate::io::checkpoint::Param;
 use crate::parallel::Parallel;
@@ -110,6 +111,19 @@ impl RunFlags {
             report: self.report.clone(),
             ..JobOptions::new(self.steps, dt, self.out.clone())
         }
+    }
+
+    /// The split of a grid of `shape` (periodic on every axis, or on none) over the job's
+    /// ranks: `--procs` if given, else the process grid that cuts the fewest faces.
+    pub fn decomposition(
+        &self,
+        parallel: &Parallel,
+        shape: &[usize],
+        periodic: bool,
+    ) -> Result<Decomposition> {
+        let grid = Grid::new(shape, &vec![periodic; shape.len()])?;
+        let procs = self.procs.as_ref().map(|p| p.0.as_slice());
+        Decomposition::new(grid, parallel.size(), procs)
     }
 
     /// The grid stepper's options for these flags, with the grid's `origin` and `spacing`

@@ -57,16 +57,6 @@ impl JobOptions {
     }
 }
 
-/// Fraction of a scheme's stability limit used as its time step when none is given.
-pub const DEFAULT_DT_FRACTION: f64 = 0.8;
-
-/// The time step of an explicit scheme whose stability limit is `limit`: the one given,
-/// or [`DEFAULT_DT_FRACTION`] of the limit. (A given step above the limit is refused by
-/// the kernel, which knows its own limit.)
-pub fn time_step(given: Option<f64>, limit: f64) -> f64 {
-    given.unwrap_or(DEFAULT_DT_FRACTION * limit)
-}
-
 /// Where a run starts from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Restart {

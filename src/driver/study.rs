@@ -8,6 +8,7 @@
 use crate::driver::job::JobOptions;
 use crate::error::{Error, Result};
 use crate::parallel::Parallel;
+use crate::partition::join_x;
 use std::path::PathBuf;
 
 /// One grid of a refinement study.
@@ -50,11 +51,11 @@ pub fn level_job(
 }
 
 /// A level's verdict: `Ok` if it validates, else the error that ends the study, naming the
-/// level and `why`. Collective.
+/// level, its grid `shape` and `why`. Collective.
 pub fn check_level(
     parallel: &Parallel,
     level: u32,
-    grid: &str,
+    shape: &[usize],
     validates: bool,
     why: impl FnOnce() -> String,
 ) -> Result<()> {
@@ -62,7 +63,8 @@ pub fn check_level(
         return Ok(());
     }
     parallel.agree(Err(Error::NotValidated(format!(
-        "level {level} ({grid}) does not validate: {}",
+        "level {level} ({}) does not validate: {}",
+        join_x(shape),
         why()
     ))))
 }
@@ -103,6 +105,19 @@ pub fn run(
 /// The closing line of a study whose levels validate against their scheme's exact solution.
 pub const VALIDATES_AGAINST_SCHEME: &str =
     "every level validates against the exact solution of its scheme";
+
+impl Level {
+    /// The level of a grid of `shape` with `spacing` per axis (its `h` is the coarsest
+    /// axis's), `steps` steps and these `errors`.
+    pub fn new(shape: &[usize], spacing: &[f64], steps: u64, errors: Vec<f64>) -> Level {
+        Level {
+            grid: join_x(shape),
+            h: spacing.iter().copied().fold(0.0, f64::max),
+            steps,
+            errors,
+        }
+    }
+}
 
 /// Observed orders between successive levels for error column `column`.
 pub fn observed_orders(levels: &[Level], column: usize) -> Vec<f64> {

@@ -16,6 +16,17 @@ use crate::grid::geometry::{Grid, IndexBox, DIMS};
 use crate::parallel::exact_sum::ExactSum;
 use crate::parallel::Threads;
 
+/// Fraction of an explicit scheme's stability limit used as its time step when none is
+/// given: every kernel's default, so a run is stable with a margin for round-off.
+pub const DEFAULT_DT_FRACTION: f64 = 0.8;
+
+/// The time step of an explicit scheme whose stability limit is `limit`: the one given,
+/// or [`DEFAULT_DT_FRACTION`] of the limit. (A given step above the limit is refused by
+/// the kernel, which knows its own limit.)
+pub fn time_step(given: Option<f64>, limit: f64) -> f64 {
+    given.unwrap_or(DEFAULT_DT_FRACTION * limit)
+}
+
 /// Global index of a cell: three components, the leading ones 0 for 1D and 2D grids.
 /// Ghost cells past an edge of the grid have indices `< 0` or `>= extent`.
 pub type GlobalIndex = [i64; 3];

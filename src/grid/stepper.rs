@@ -400,11 +400,11 @@ where
         let _ = parallel;
         let shape = self.decomposition.grid().shape();
         let u64s = |v: &[usize]| v.iter().map(|&n| n as u64).collect::<Vec<u64>>();
-        writer.attr_u64s("grid_shape", &u64s(&shape))?;
-        writer.attr_f64s("origin", &self.options.origin)?;
-        writer.attr_f64s("spacing", &self.options.spacing)?;
+        writer.attr("grid_shape", &u64s(&shape))?;
+        writer.attr("origin", &self.options.origin)?;
+        writer.attr("spacing", &self.options.spacing)?;
         let procs = self.decomposition.procs();
-        writer.attr_u64s("process_grid", &u64s(&procs[DIMS - shape.len()..]))?;
+        writer.attr("process_grid", &u64s(&procs[DIMS - shape.len()..]))?;
         let mut fields = Vec::new();
         for (l, field) in self.levels.iter().enumerate() {
             let name = self.kernel.level_name(l);
@@ -432,7 +432,7 @@ where
     fn check_geometry(&self, checkpoint: &Checkpoint) -> Result<()> {
         let shape = self.decomposition.grid().shape();
         let theirs: Vec<usize> = checkpoint
-            .attr_u64s("grid_shape")?
+            .attr::<u64>("grid_shape")?
             .iter()
             .map(|&n| n as usize)
             .collect();

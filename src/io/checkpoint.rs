@@ -85,17 +85,7 @@ impl Writer<'_> {
     }
 
     /// A root attribute holding `values` (a family's geometry: shape, origin, ...).
-    pub fn attr_u64s(&self, name: &str, values: &[u64]) -> Result<()> {
-        self.file
-            .new_attr_builder()
-            .with_data(values)
-            .create(name)
-            .map(|_| ())
-            .map_err(|e| self.failed(e))
-    }
-
-    /// A root attribute holding `values`.
-    pub fn attr_f64s(&self, name: &str, values: &[f64]) -> Result<()> {
+    pub fn attr<T: Element>(&self, name: &str, values: &[T]) -> Result<()> {
         self.file
             .new_attr_builder()
             .with_data(values)
@@ -347,18 +337,10 @@ impl Checkpoint {
     }
 
     /// The root attribute `name` (a family's geometry).
-    pub fn attr_u64s(&self, name: &str) -> Result<Vec<u64>> {
+    pub fn attr<T: Element>(&self, name: &str) -> Result<Vec<T>> {
         self.file
             .attr(name)
-            .and_then(|a| a.read_raw::<u64>())
-            .map_err(|e| self.bad(format!("unreadable header attribute '{name}' ({e})")))
-    }
-
-    /// The root attribute `name`.
-    pub fn attr_f64s(&self, name: &str) -> Result<Vec<f64>> {
-        self.file
-            .attr(name)
-            .and_then(|a| a.read_raw::<f64>())
+            .and_then(|a| a.read_raw::<T>())
             .map_err(|e| self.bad(format!("unreadable header attribute '{name}' ({e})")))
     }
 

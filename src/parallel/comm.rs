@@ -49,6 +49,12 @@ impl Comm {
         &self.comm
     }
 
+    /// A new communicator with the same ranks whose messages never match this one's
+    /// (`MPI_Comm_dup`). Collective.
+    pub fn duplicate(&self) -> Comm {
+        Comm::new(self.comm.duplicate())
+    }
+
     /// Splits the communicator: ranks passing the same `color` form one new communicator,
     /// ordered by `key` (ties by their rank here). Collective.
     pub fn split(&self, color: usize, key: usize) -> Comm {

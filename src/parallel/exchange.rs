@@ -12,6 +12,10 @@
 //!   whose counts change every step). An empty message is still a message, so every peer
 //!   always hears from every other.
 //!
+//! An exchange works on its own duplicate of the communicator it is made on (so creating
+//! one is collective), so its messages never mix with other traffic and it stays valid
+//! whatever becomes of the original communicator.
+//!
 //! A rank may be its own peer (a periodic edge with one rank along an axis) and may appear
 //! several times with different tags. Messages between the same two ranks with the same
 //! tag arrive in the order they were sent (MPI's non-overtaking rule).
@@ -30,7 +34,8 @@ pub struct Peer {
 
 /// A reusable exchange pattern with its buffers.
 pub struct NeighbourExchange<T> {
-    comm: ffi::MPI_Comm,
+    /// A duplicate of the communicator the exchange was made on.
+    comm: Comm,
     sends: Vec<Peer>,
     recvs: Vec<Peer>,
     send_bufs: Vec<Vec<T>>,
@@ -49,13 +54,14 @@ fn rank(r: usize) -> i32 {
 }
 
 impl<T: Equivalence + Copy + Default> NeighbourExchange<T> {
-    /// An exchange whose receive sizes are found when the messages arrive.
+    /// An exchange whose receive sizes are found when the messages arrive. Collective.
     pub fn new(comm: &Comm, sends: Vec<Peer>, recvs: Vec<Peer>) -> Self {
         let recv_bufs = vec![Vec::new(); recvs.len()];
         Self::build(comm, sends, recvs, recv_bufs, false)
     }
 
     /// An exchange whose message from `recvs[i]` always holds `sizes[i]` elements.
+    /// Collective.
     pub fn with_receive_sizes(
         comm: &Comm,
         sends: Vec<Peer>,
@@ -83,7 +89,7 @@ impl<T: Equivalence + Copy + Default> NeighbourExchange<T> {
             );
         }
         NeighbourExchange {
-            comm: comm.raw(),
+            comm: comm.duplicate(),
             send_bufs: vec![Vec::new(); sends.len()],
             requests: Vec::with_capacity(sends.len() + recvs.len()),
             sends,
@@ -124,6 +130,7 @@ impl<T: Equivalence + Copy + Default> NeighbourExchange<T> {
         mut pack: impl FnMut(usize, &mut Vec<T>),
     ) -> PendingExchange<'_, T> {
         let datatype = T::equivalent_datatype().as_raw();
+        let comm = self.comm.raw();
         self.requests.clear();
         if self.sizes_known {
             for (p, buf) in self.recvs.iter().zip(self.recv_bufs.iter_mut()) {
@@ -137,7 +144,7 @@ impl<T: Equivalence + Copy + Default> NeighbourExchange<T> {
                         datatype,
                         rank(p.rank),
                         p.tag,
-                        self.comm,
+                        comm,
                         req.as_mut_ptr(),
                     );
                     self.requests.push(req.assume_init());
@@ -155,7 +162,7 @@ impl<T: Equivalence + Copy + Default> NeighbourExchange<T> {
                     datatype,
                     rank(p.rank),
                     p.tag,
-                    self.comm,
+                    comm,
                     req.as_mut_ptr(),
                 );
                 self.requests.push(req.assume_init());
@@ -174,13 +181,14 @@ impl<T: Equivalence + Copy + Default> NeighbourExchange<T> {
     /// Receives every message whose size is found on arrival (blocking, peer by peer).
     fn receive_probed(&mut self) {
         let datatype = T::equivalent_datatype().as_raw();
+        let comm = self.comm.raw();
         for (p, buf) in self.recvs.iter().zip(self.recv_bufs.iter_mut()) {
             let mut status = std::mem::MaybeUninit::<ffi::MPI_Status>::uninit();
             let mut n: i32 = 0;
             // SAFETY: plain MPI calls on a status we own; the buffer is sized to the
             // probed count before the receive writes into it.
             unsafe {
-                ffi::MPI_Probe(rank(p.rank), p.tag, self.comm, status.as_mut_ptr());
+                ffi::MPI_Probe(rank(p.rank), p.tag, comm, status.as_mut_ptr());
                 ffi::MPI_Get_count(status.as_ptr(), datatype, &mut n);
                 buf.clear();
                 buf.resize(
@@ -193,7 +201,7 @@ impl<T: Equivalence + Copy + Default> NeighbourExchange<T> {
                     datatype,
                     rank(p.rank),
                     p.tag,
-                    self.comm,
+                    comm,
                     ffi::RSMPI_STATUS_IGNORE,
                 );
             }

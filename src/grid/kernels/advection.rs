@@ -54,7 +54,7 @@ use super::advection_stability::{cfl_limit, symbol};
 use crate::error::{Error, Result};
 use crate::grid::field::{Field, RowStencil};
 use crate::grid::geometry::IndexBox;
-use crate::grid::stencil::{GlobalIndex, Kernel};
+use crate::grid::stencil::{GlobalIndex, Kernel, DEFAULT_DT_FRACTION};
 use crate::parallel::exact_sum::ExactSum;
 // num_complex gives the same bits as the hand-written complex type it replaced: see the
 // note at the end of the `advection_stability` module doc.
@@ -188,9 +188,6 @@ struct Mode {
     /// Integer wave numbers per internal axis (0 on inactive axes).
     kappa: [i64; 3],
 }
-
-/// Fraction of the stability limit the default time step stays under.
-pub const DEFAULT_DT_FRACTION: f64 = 0.8;
 
 /// Linear advection on a periodic grid of `shape` points (1 to 3 axes).
 #[derive(Clone, Debug)]
