@@ -147,6 +147,7 @@ impl RunFlags {
 /// A flag given twice takes its last value, so a batch script's defaults can be
 /// overridden by appending flags.
 pub fn parse<P: Parser>(parallel: &Parallel) -> Result<Option<P>> {
+    crate::error::name_parameters_as_flags();
     let command = P::command().args_override_self(true);
     match command
         .try_get_matches()

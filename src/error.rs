@@ -4,6 +4,7 @@
 //! `Error`s carrying a one-line message that names what is wrong. Bugs are panics.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Exit code of a run that finished but failed its own validation.
 pub const EXIT_NOT_VALIDATED: u8 = 1;
@@ -15,12 +16,40 @@ pub const EXIT_BUG: i32 = 70;
 /// after writing a checkpoint: `EX_TEMPFAIL`, "try again", with `--restart auto`.
 pub const EXIT_STOPPED: u8 = 75;
 
+/// Shows run parameters as command-line flags (set once by the CLI layer).
+static PARAMETERS_AS_FLAGS: AtomicBool = AtomicBool::new(false);
+
+/// From now on, messages show a parameter as the command-line flag that sets it (`--dt`
+/// for `dt`). The command-line layer calls it; the library itself knows no flags.
+pub fn name_parameters_as_flags() {
+    PARAMETERS_AS_FLAGS.store(true, Ordering::Relaxed);
+}
+
+/// A run parameter named in a message (`dt`, `ghost`, `max-runtime`): shown as its
+/// command-line flag (`--dt`) in the binaries, by its plain name elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Name(pub &'static str);
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if PARAMETERS_AS_FLAGS.load(Ordering::Relaxed) {
+            write!(f, "--{}", self.0)
+        } else {
+            f.write_str(self.0)
+        }
+    }
+}
+
 /// Every fallible operation in tessera returns this error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A command-line flag or parameter value that cannot be used.
+    /// A command-line flag's value that cannot be used (the CLI layer's errors).
     #[error("{flag}: {message}")]
     InvalidArgument { flag: String, message: String },
+
+    /// A parameter value that cannot be used (the library's errors).
+    #[error("{parameter}: {message}")]
+    InvalidValue { parameter: Name, message: String },
 
     /// The grid cannot be split over the available ranks as requested.
     #[error("decomposition: {0}")]
@@ -57,7 +86,15 @@ pub enum Error {
 }
 
 impl Error {
-    /// A bad value for `flag`.
+    /// A bad value of parameter `parameter` (`"dt"`).
+    pub fn value(parameter: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidValue {
+            parameter: Name(parameter),
+            message: message.into(),
+        }
+    }
+
+    /// A bad value for command-line flag `flag` (the CLI layer only).
     pub fn arg(flag: &str, message: impl Into<String>) -> Self {
         Error::InvalidArgument {
             flag: flag.to_string(),

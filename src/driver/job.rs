@@ -2,6 +2,7 @@
 //! checkpoints go and how often, where it resumes from (`--restart FILE|auto`), and when it
 //! must stop to checkpoint before its time runs out (`--max-runtime`, the Slurm job's end).
 
+use crate::error::Name;
 use crate::io::checkpoint::Param;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -125,14 +126,32 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
 pub struct Deadline {
     at: Instant,
     /// What sets it, for messages.
-    pub source: &'static str,
+    pub source: DeadlineSource,
+}
+
+/// What sets a deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeadlineSource {
+    /// The run's own limit (`max-runtime`).
+    MaxRuntime,
+    /// The Slurm job's end (`SLURM_JOB_END_TIME`).
+    Slurm,
+}
+
+impl std::fmt::Display for DeadlineSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeadlineSource::MaxRuntime => write!(f, "{}", Name("max-runtime")),
+            DeadlineSource::Slurm => f.write_str("the Slurm job's time limit"),
+        }
+    }
 }
 
 impl Deadline {
     pub fn new(started: Instant, max_runtime: Option<Duration>) -> Option<Deadline> {
         let own = max_runtime.map(|d| Deadline {
             at: started + d,
-            source: "--max-runtime",
+            source: DeadlineSource::MaxRuntime,
         });
         let slurm = std::env::var("SLURM_JOB_END_TIME")
             .ok()
@@ -142,7 +161,7 @@ impl Deadline {
                 let left = Duration::from_secs(end).checked_sub(now)?;
                 Some(Deadline {
                     at: Instant::now() + left,
-                    source: "the Slurm job's time limit",
+                    source: DeadlineSource::Slurm,
                 })
             });
         match (own, slurm) {

@@ -15,7 +15,7 @@ pub mod job;
 pub mod report;
 pub mod study;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Name, Result};
 use crate::io::checkpoint::{self, Checkpoint, Header, Writer};
 use crate::io::recovery;
 use crate::parallel::Parallel;
@@ -133,8 +133,8 @@ pub fn run<S: Stepper>(parallel: &Parallel, stepper: &mut S, job: &JobOptions) -
     };
     phases.add(CHECKPOINT_PHASE, t.elapsed());
     if job.end_step < step {
-        return parallel.agree(Err(Error::arg(
-            "--steps",
+        return parallel.agree(Err(Error::value(
+            "steps",
             format!(
                 "{} is before the restart checkpoint's step {step}",
                 job.end_step
@@ -289,8 +289,9 @@ impl Run<'_> {
             }
             let path = &self.checkpoints.last().expect("just saved").path;
             format!(
-                "checkpoint {} written; continue with --restart auto",
-                path.display()
+                "checkpoint {} written; continue with {} auto",
+                path.display(),
+                Name("restart")
             )
         };
         let message = format!("{why}: stopped at step {step} of {}; {what}", job.end_step);
@@ -413,7 +414,7 @@ fn prepare_output_dir(
         return Ok(());
     }
     std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("creating --out {}", dir.display()), e))?;
+        .map_err(|e| Error::io(format!("creating {} {}", Name("out"), dir.display()), e))?;
     if overwrite {
         return Ok(());
     }
@@ -422,13 +423,15 @@ fn prepare_output_dir(
         .rfind(|&(s, _)| s > start_step);
     match clash {
         None => Ok(()),
-        Some((s, _)) => Err(Error::arg(
-            "--out",
+        Some((s, _)) => Err(Error::value(
+            "out",
             format!(
                 "{} already holds {} (step {s}), which this run would overwrite; \
-                 restart from the newest checkpoint, choose another --out, or pass --overwrite",
+                 restart from the newest checkpoint, choose another {}, or pass {}",
                 dir.display(),
-                checkpoint::file_name(simulation, s)
+                checkpoint::file_name(simulation, s),
+                Name("out"),
+                Name("overwrite")
             ),
         )),
     }
@@ -467,7 +470,7 @@ fn stop_requested(
     } else if out_of_time {
         Some(format!(
             "{} is near",
-            deadline.map_or("the deadline", |d| d.source)
+            deadline.map_or("the deadline".to_string(), |d| d.source.to_string())
         ))
     } else {
         None
@@ -541,8 +544,8 @@ fn resume_newest<S: Stepper>(
     parallel.agree(if same {
         Ok(())
     } else {
-        Err(Error::arg(
-            "--restart auto",
+        Err(Error::value(
+            "restart",
             format!(
                 "the ranks see different checkpoints in {}: is it on a shared file system?",
                 job.out_dir.display()

@@ -6,7 +6,7 @@
 //! its own validation.
 
 use crate::driver::job::JobOptions;
-use crate::error::{Error, Result};
+use crate::error::{Error, Name, Result};
 use crate::parallel::Parallel;
 use crate::partition::join_x;
 use std::path::PathBuf;
@@ -83,9 +83,12 @@ pub fn run(
     mut level: impl FnMut(u32) -> Result<Level>,
 ) -> Result<()> {
     if restart {
-        return parallel.agree(Err(Error::arg(
-            "--convergence",
-            "runs fresh grids; it cannot be combined with --restart",
+        return parallel.agree(Err(Error::value(
+            "convergence",
+            format!(
+                "runs fresh grids; it cannot be combined with {}",
+                Name("restart")
+            ),
         )));
     }
     if parallel.is_root() {

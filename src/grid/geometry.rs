@@ -10,7 +10,7 @@
 //!   carry ghost layers and may be split over ranks.
 //! - Ranks are laid out row-major over the process grid: `rank = (c0 * p1 + c1) * p2 + c2`.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Name, Result};
 use crate::partition::{self, join_x, owner_on_axis, split_axis};
 
 /// Number of axes used internally (1D and 2D grids are padded with leading unit axes).
@@ -104,19 +104,19 @@ impl Grid {
     pub fn new(extents: &[usize], periodic: &[bool]) -> Result<Grid> {
         let ndim = extents.len();
         if !(1..=DIMS).contains(&ndim) {
-            return Err(Error::arg(
-                "--size",
+            return Err(Error::value(
+                "size",
                 format!("a grid has 1 to 3 axes, got {ndim}"),
             ));
         }
         if periodic.len() != ndim {
-            return Err(Error::arg(
-                "--bc",
+            return Err(Error::value(
+                "bc",
                 "one periodicity flag per axis is needed",
             ));
         }
         if let Some(a) = extents.iter().position(|&n| n == 0) {
-            return Err(Error::arg("--size", format!("axis {a} has no cells")));
+            return Err(Error::value("size", format!("axis {a} has no cells")));
         }
         let off = DIMS - ndim;
         let mut e = [1; DIMS];
@@ -218,8 +218,8 @@ impl Decomposition {
             None => choose_process_grid(&grid, nranks)?,
             Some(f) => {
                 if f.len() != grid.ndim() {
-                    return Err(Error::arg(
-                        "--procs",
+                    return Err(Error::value(
+                        "procs",
                         format!(
                             "{} has {} factors but the grid has {} axes",
                             join_x(f),
@@ -230,15 +230,15 @@ impl Decomposition {
                 }
                 let product: usize = f.iter().product();
                 if product != nranks {
-                    return Err(Error::arg(
-                        "--procs",
+                    return Err(Error::value(
+                        "procs",
                         format!("{} is {product} ranks but the job has {nranks}", join_x(f)),
                     ));
                 }
                 let shape = grid.shape();
                 if let Some(a) = (0..f.len()).find(|&a| f[a] > shape[a]) {
-                    return Err(Error::arg(
-                        "--procs",
+                    return Err(Error::value(
+                        "procs",
                         format!(
                             "{} ranks along axis {a} but the grid has only {} cells there",
                             f[a], shape[a]
@@ -351,7 +351,7 @@ impl Decomposition {
     /// layers, so a halo comes from the adjacent block only.
     pub fn check_ghost_width(&self, width: usize) -> Result<()> {
         if width == 0 {
-            return Err(Error::arg("--ghost", "the ghost width must be at least 1"));
+            return Err(Error::value("ghost", "the ghost width must be at least 1"));
         }
         let n = self.grid.extents();
         for a in (0..DIMS).filter(|&a| self.grid.is_active(a)) {
@@ -361,7 +361,8 @@ impl Decomposition {
                 let axis = a - (DIMS - self.grid.ndim());
                 return Err(Error::Decomposition(format!(
                     "ghost width {width} exceeds the thinnest block ({thinnest} cells) along \
-                     axis {axis}; use fewer ranks along that axis or a smaller --ghost"
+                     axis {axis}; use fewer ranks along that axis or a smaller {}",
+                    Name("ghost")
                 )));
             }
         }

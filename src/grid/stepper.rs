@@ -5,7 +5,7 @@
 
 use crate::driver::report::{Phases, Work};
 use crate::driver::{self, job::JobOptions, Advance, Outcome, Stepper};
-use crate::error::{Error, Result};
+use crate::error::{Error, Name, Result};
 use crate::grid::field::{Field, Scalar};
 use crate::grid::geometry::{Decomposition, Grid, IndexBox, DIMS};
 use crate::grid::halo::HaloExchange;
@@ -83,8 +83,8 @@ impl GridOptions {
     fn check<K: Kernel>(&self, decomposition: &Decomposition, kernel: &K) -> Result<()> {
         let ghost = self.ghost_width(kernel);
         if ghost < kernel.radius() {
-            return Err(Error::arg(
-                "--ghost",
+            return Err(Error::value(
+                "ghost",
                 format!(
                     "{ghost} is less than the stencil radius {}",
                     kernel.radius()
@@ -94,29 +94,30 @@ impl GridOptions {
         let s = self.steps_per_exchange;
         let needed = s * kernel.phases() * kernel.radius();
         if s == 0 {
-            return Err(Error::arg("--steps-per-exchange", "must be at least 1"));
+            return Err(Error::value("steps-per-exchange", "must be at least 1"));
         }
         if needed > ghost {
-            return Err(Error::arg(
-                "--steps-per-exchange",
+            return Err(Error::value(
+                "steps-per-exchange",
                 format!(
                     "{s} steps between exchanges read {needed} ghost layers ({} sweeps per step, \
-                     stencil radius {}), but --ghost is {}",
+                     stencil radius {}), but {} is {}",
                     kernel.phases(),
                     kernel.radius(),
+                    Name("ghost"),
                     ghost
                 ),
             ));
         }
         if let Some(c) = self.convergence {
             if !(c.rtol > 0.0 && c.rtol.is_finite()) {
-                return Err(Error::arg(
-                    "--rtol",
+                return Err(Error::value(
+                    "rtol",
                     format!("must be positive, got {}", c.rtol),
                 ));
             }
             if c.check_every == 0 {
-                return Err(Error::arg("--check-every", "must be at least 1"));
+                return Err(Error::value("check-every", "must be at least 1"));
             }
         }
         decomposition.check_ghost_width(ghost)
@@ -440,8 +441,9 @@ where
             return Err(Error::checkpoint(
                 checkpoint.path(),
                 format!(
-                    "grid is {} but this run's --size is {}",
+                    "grid is {} but this run's {} is {}",
                     crate::partition::join_x(&theirs),
+                    Name("size"),
                     crate::partition::join_x(&shape)
                 ),
             ));

@@ -14,7 +14,7 @@ impl Threads {
     /// `count` threads (1: everything on the calling thread, no pool).
     pub fn new(count: usize) -> Result<Threads> {
         if count == 0 {
-            return Err(Error::arg("--threads", "must be at least 1"));
+            return Err(Error::value("threads", "must be at least 1"));
         }
         let pool = if count == 1 {
             None
@@ -23,7 +23,7 @@ impl Threads {
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(count)
                     .build()
-                    .map_err(|e| Error::arg("--threads", format!("cannot start {count}: {e}")))?,
+                    .map_err(|e| Error::value("threads", format!("cannot start {count}: {e}")))?,
             )
         };
         Ok(Threads { pool })

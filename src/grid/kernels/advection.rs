@@ -51,7 +51,7 @@
 //! tabulated per axis, so checking a field costs table look-ups, not trigonometry per cell.
 
 use super::advection_stability::{cfl_limit, symbol};
-use crate::error::{Error, Result};
+use crate::error::{Error, Name, Result};
 use crate::grid::field::{Field, RowStencil};
 use crate::grid::geometry::IndexBox;
 use crate::grid::stencil::{GlobalIndex, Kernel, DEFAULT_DT_FRACTION};
@@ -228,11 +228,11 @@ impl Advection {
     ) -> Result<Advection> {
         let ndim = shape.len();
         if !(1..=3).contains(&ndim) || shape.contains(&0) {
-            return Err(Error::arg("--size", "needs 1 to 3 positive extents"));
+            return Err(Error::value("size", "needs 1 to 3 positive extents"));
         }
         if velocity.len() != ndim {
-            return Err(Error::arg(
-                "--velocity",
+            return Err(Error::value(
+                "velocity",
                 format!(
                     "has {} components for a {ndim}D grid (give one for every axis, or one for all)",
                     velocity.len()
@@ -240,14 +240,14 @@ impl Advection {
             ));
         }
         if let Some(v) = velocity.iter().find(|v| !v.is_finite()) {
-            return Err(Error::arg(
-                "--velocity",
+            return Err(Error::value(
+                "velocity",
                 format!("{v} is not a finite number"),
             ));
         }
         if velocity.iter().all(|&v| v == 0.0) {
-            return Err(Error::arg(
-                "--velocity",
+            return Err(Error::value(
+                "velocity",
                 "is zero on every axis: nothing moves, there is no period to run",
             ));
         }
@@ -278,12 +278,13 @@ impl Advection {
         let dt = match dt {
             None => period / steps_per_period as f64,
             Some(dt) if !(dt > 0.0 && dt.is_finite()) => {
-                return Err(Error::arg("--dt", format!("must be positive, got {dt}")))
+                return Err(Error::value("dt", format!("must be positive, got {dt}")))
             }
             Some(dt) if dt > dt_limit => {
                 return Err(Error::Unstable(format!(
-                    "--dt {dt:e} is unstable: {} needs dt <= {dt_limit:e} on this grid \
+                    "{} {dt:e} is unstable: {} needs dt <= {dt_limit:e} on this grid \
                      (CFL number max|a_a| dt/h_a <= {cfl_limit:.6})",
+                    Name("dt"),
                     scheme.as_str()
                 )))
             }
@@ -663,7 +664,7 @@ mod tests {
         let new = |v: &[f64]| Advection::new(&[8, 8], Scheme::Upwind, v, None);
         for bad in [&[1.0][..], &[1.0, 2.0, 3.0], &[0.0, 0.0], &[f64::NAN, 1.0]] {
             let e = new(bad).unwrap_err();
-            assert!(e.to_string().starts_with("--velocity"), "{e}");
+            assert!(e.to_string().starts_with("velocity"), "{e}");
         }
         assert!(new(&[0.0, -1.0]).is_ok());
     }

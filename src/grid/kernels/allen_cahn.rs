@@ -21,7 +21,7 @@
 //! `dt < 2 / L`, **the energy never increases**. A run checks both: they fail for a wrong
 //! sign, a wrong coefficient or a missing term.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Name, Result};
 use crate::grid::field::{Field, RowStencil};
 use crate::grid::stencil::{GlobalIndex, Kernel};
 use crate::parallel::exact_sum::ExactSum;
@@ -53,16 +53,17 @@ impl AllenCahn {
     /// Refuses a time step above the stability limit.
     pub fn new(shape: &[usize], eps: f64, dt: f64) -> Result<AllenCahn> {
         if !(eps > 0.0 && eps.is_finite()) {
-            return Err(Error::arg("--eps", format!("must be positive, got {eps}")));
+            return Err(Error::value("eps", format!("must be positive, got {eps}")));
         }
         if !(dt > 0.0 && dt.is_finite()) {
-            return Err(Error::arg("--dt", format!("must be positive, got {dt}")));
+            return Err(Error::value("dt", format!("must be positive, got {dt}")));
         }
         let limit = AllenCahn::stability_limit(shape, eps);
         if dt > limit {
             return Err(Error::Unstable(format!(
-                "--dt {dt:e} is unstable: the maximum principle |u| <= 1 needs \
-                 dt <= 1/(2 eps^2 sum 1/h^2 + 2) = {limit:e} on this grid"
+                "{} {dt:e} is unstable: the maximum principle |u| <= 1 needs \
+                 dt <= 1/(2 eps^2 sum 1/h^2 + 2) = {limit:e} on this grid",
+                Name("dt")
             )));
         }
         let normal = 3 - shape.len();

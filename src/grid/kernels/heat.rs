@@ -29,7 +29,7 @@
 //! exact Laplacian, `A_m (1 - alpha dt |k_m|^2)^n`, differs from the scheme's only by the
 //! stencil's error: that difference is the *spatial error*, of order `p`.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Name, Result};
 use crate::grid::field::{Field, RowStencil};
 use crate::grid::kernels::sine_modes::{grid_spacing, SineModes};
 use crate::grid::laplacian::{Stencil, Taps};
@@ -73,25 +73,29 @@ impl Heat {
         dt: f64,
     ) -> Result<Heat> {
         if !(alpha > 0.0 && alpha.is_finite()) {
-            return Err(Error::arg(
-                "--alpha",
+            return Err(Error::value(
+                "alpha",
                 format!("must be positive, got {alpha}"),
             ));
         }
         if stencil == Stencil::Fourth && bc == Boundary::Dirichlet {
-            return Err(Error::arg(
-                "--stencil",
-                "fourth needs --bc periodic: its radius-2 taps would read past a Dirichlet boundary",
+            return Err(Error::value(
+                "stencil",
+                format!(
+                    "fourth needs {} periodic: its radius-2 taps would read past a Dirichlet boundary",
+                    Name("bc")
+                ),
             ));
         }
         let limit = Heat::stability_limit(shape, bc, stencil, alpha);
         if !(dt > 0.0 && dt.is_finite()) {
-            return Err(Error::arg("--dt", format!("must be positive, got {dt}")));
+            return Err(Error::value("dt", format!("must be positive, got {dt}")));
         }
         if dt > limit {
             return Err(Error::Unstable(format!(
-                "--dt {dt:e} is unstable: forward Euler with the {} stencil needs \
+                "{} {dt:e} is unstable: forward Euler with the {} stencil needs \
                  dt <= 2/(alpha max|eigenvalue|) = {limit:e} on this grid",
+                Name("dt"),
                 stencil.as_str()
             )));
         }
@@ -377,7 +381,7 @@ mod tests {
     #[test]
     fn fourth_order_stencil_needs_a_periodic_grid() {
         let e = Heat::new(&[8, 8], Boundary::Dirichlet, Stencil::Fourth, 1.0, 1e-5).unwrap_err();
-        assert!(e.to_string().contains("--stencil"), "{e}");
+        assert!(e.to_string().contains("stencil"), "{e}");
     }
 
     #[test]

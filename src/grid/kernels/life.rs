@@ -85,8 +85,8 @@ impl Life {
     /// The automaton on a grid of `shape` cells (2 axes) starting from `pattern`.
     pub fn new(shape: &[usize], pattern: Pattern) -> Result<Life> {
         let &[nx, ny] = shape else {
-            return Err(Error::arg(
-                "--size",
+            return Err(Error::value(
+                "size",
                 format!(
                     "Life runs on a 2D grid (NXxNY), got {} ax{}",
                     shape.len(),
@@ -96,8 +96,8 @@ impl Life {
         };
         match pattern {
             Pattern::Glider if nx.min(ny) < GLIDER_MIN_EXTENT => {
-                return Err(Error::arg(
-                    "--size",
+                return Err(Error::value(
+                    "size",
                     format!(
                         "a glider needs at least {GLIDER_MIN_EXTENT}x{GLIDER_MIN_EXTENT} cells \
                          to move freely on the torus, got {nx}x{ny}"
@@ -105,8 +105,8 @@ impl Life {
                 ));
             }
             Pattern::Soup { density, .. } if !(0.0..=1.0).contains(&density) => {
-                return Err(Error::arg(
-                    "--density",
+                return Err(Error::value(
+                    "density",
                     format!("must be a probability in [0, 1], got {density}"),
                 ));
             }
@@ -417,7 +417,7 @@ mod tests {
                 },
             )
             .unwrap_err();
-            assert!(e.to_string().contains("--density"), "{e}");
+            assert!(e.to_string().contains("density"), "{e}");
         }
     }
 
@@ -425,7 +425,7 @@ mod tests {
     fn only_2d_grids_and_room_for_a_glider() {
         for shape in [vec![10], vec![10, 10, 10]] {
             let e = Life::new(&shape, Pattern::Glider).unwrap_err();
-            assert!(e.to_string().starts_with("--size"), "{e}");
+            assert!(e.to_string().starts_with("size"), "{e}");
         }
         assert!(Life::new(&[5, 20], Pattern::Glider).is_err());
         let soup = Pattern::Soup {

@@ -117,8 +117,8 @@ impl Poisson {
             Method::Sor => omega.unwrap_or(2.0 / (1.0 + (PI * h_max).sin())),
         };
         if !(omega > 0.0 && omega < 2.0) {
-            return Err(Error::arg(
-                "--omega",
+            return Err(Error::value(
+                "omega",
                 format!("SOR converges only for 0 < omega < 2, got {omega}"),
             ));
         }

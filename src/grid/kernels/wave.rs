@@ -34,7 +34,7 @@
 //! included, periodic faces wrapping), summed exactly ([`Wave::energy_row`]), so its drift
 //! is round-off only.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Name, Result};
 use crate::grid::field::{Field, RowStencil};
 use crate::grid::kernels::sine_modes::{grid_spacing, SineModes};
 use crate::grid::stencil::{GlobalIndex, Kernel};
@@ -89,16 +89,17 @@ impl Wave {
     /// time step above the stability limit.
     pub fn new(shape: &[usize], bc: Boundary, c: f64, dt: f64) -> Result<Wave> {
         if !(c > 0.0 && c.is_finite()) {
-            return Err(Error::arg("--c", format!("must be positive, got {c}")));
+            return Err(Error::value("c", format!("must be positive, got {c}")));
         }
         if !(dt > 0.0 && dt.is_finite()) {
-            return Err(Error::arg("--dt", format!("must be positive, got {dt}")));
+            return Err(Error::value("dt", format!("must be positive, got {dt}")));
         }
         let limit = Wave::stability_limit(shape, bc, c);
         if dt > limit {
             return Err(Error::Unstable(format!(
-                "--dt {dt:e} is unstable: leapfrog needs the Courant number \
-                 c dt sqrt(sum 1/h^2) <= 1, i.e. dt <= {limit:e} on this grid"
+                "{} {dt:e} is unstable: leapfrog needs the Courant number \
+                 c dt sqrt(sum 1/h^2) <= 1, i.e. dt <= {limit:e} on this grid",
+                Name("dt")
             )));
         }
         let ndim = shape.len();
