@@ -59,6 +59,15 @@ pub enum Error {
     #[error("checkpoint {}: {message}", path.display())]
     Checkpoint { path: PathBuf, message: String },
 
+    /// A checkpoint written by a newer tessera, in a format this build cannot read: not
+    /// damage, so `--restart auto` leaves it in place and stops.
+    #[error("checkpoint {}: format version {version}, this build reads versions up to {readable} (written by a newer tessera?)", path.display())]
+    CheckpointTooNew {
+        path: PathBuf,
+        version: u64,
+        readable: u64,
+    },
+
     /// An I/O failure (file system or HDF5).
     #[error("{context}: {message}")]
     Io { context: String, message: String },

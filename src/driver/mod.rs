@@ -225,7 +225,7 @@ impl Run<'_> {
         })?;
         if let Some(keep) = job.keep {
             let pruned = if parallel.is_root() {
-                recovery::prune(&job.out_dir, stepper.name(), keep).map(|_| ())
+                recovery::prune(&job.out_dir, stepper.name(), keep, step).map(|_| ())
             } else {
                 Ok(())
             };
@@ -484,7 +484,8 @@ pub enum Attempt {
     Read,
     /// Damaged (unreadable, truncated, failing its checksum): set aside, try the previous.
     Damaged,
-    /// Not this run's (another simulation, grid or parameters): an error to resolve.
+    /// Not this run's (another simulation, grid or parameters, or a newer format): an
+    /// error to resolve.
     NotThisRun,
 }
 
@@ -558,7 +559,10 @@ fn resume_newest<S: Stepper>(
     let failure: RefCell<Option<Error>> = RefCell::new(None);
     let attempt = |(_, path): &(u64, PathBuf)| -> Result<Attempt> {
         let result = Checkpoint::open(parallel, path)
-            .map_err(|e| (Attempt::Damaged, e))
+            .map_err(|e| match e {
+                Error::CheckpointTooNew { .. } => (Attempt::NotThisRun, e),
+                e => (Attempt::Damaged, e),
+            })
             .and_then(|ck| {
                 ck.check_matches(&name, &job.parameters)
                     .and_then(|_| stepper.check_geometry(&ck))

@@ -12,8 +12,9 @@
 //!   and each with a `checksum` attribute that does not depend on the rank count (see
 //!   [`crate::io::hdf5`]); a restart verifies it.
 //!
-//! A checkpoint appears atomically: it is written as `NAME.tmp` and renamed once every rank
-//! has closed it. An XDMF sidecar (`NAME.xmf`, [`crate::io::xdmf`]) lets ParaView open it.
+//! A checkpoint appears atomically and durably: it is written as `NAME.h5.ID.tmp` (`ID`
+//! unique to this write, so two runs on one directory never share it), synced to
+//! disk by every rank, renamed once every rank has closed it, and the directory synced. An XDMF sidecar (`NAME.xmf`, [`crate::io::xdmf`]) lets ParaView open it.
 //! A restart reads each rank's block for the NEW decomposition, so the rank count may
 //! change.
 
@@ -136,17 +137,33 @@ pub fn write(
     fill: impl FnOnce(&mut Writer) -> Result<()>,
 ) -> Result<Written> {
     let path = dir.join(file_name(&header.simulation, header.step));
+    // A name no other run writes at the same time (a resubmitted job on the same
+    // directory): rank 0's process id and clock, agreed by all ranks.
+    let unique = parallel.max(if parallel.is_root() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        (u64::from(std::process::id()) << 32) | u64::from(nanos)
+    } else {
+        0
+    });
     let tmp = dir.join(format!(
-        "{}.tmp",
+        "{}.{unique:016x}.tmp",
         file_name(&header.simulation, header.step)
     ));
-    let written = write_file(parallel, &tmp, header, fill);
+    // Durable: every rank syncs what it wrote (on a cluster, each node its own pages)
+    // before the file gets its real name, and the directory entry is synced after.
+    let written = write_file(parallel, &tmp, header, fill).and_then(|w| {
+        sync(&tmp)?;
+        Ok(w)
+    });
     let (bytes, sidecar) = parallel.agree(written)?;
     let bytes = parallel.sum(bytes);
-    // Every rank has closed the file: make it visible under its real name.
+    // Every rank has closed and synced the file: make it visible under its real name.
     let renamed = if parallel.is_root() {
         std::fs::rename(&tmp, &path)
             .map_err(|e| Error::io(format!("renaming {} into place", tmp.display()), e))
+            .and_then(|_| sync(dir))
             .and_then(|_| match &sidecar {
                 Some(s) => xdmf::write(&path, &header.simulation, header.time, s),
                 None => Ok(()),
@@ -156,6 +173,13 @@ pub fn write(
     };
     parallel.agree(renamed)?;
     Ok(Written { path, bytes })
+}
+
+/// `fsync` of a file or directory: its data (and, for a directory, its entries) on disk.
+fn sync(path: &Path) -> Result<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(format!("syncing {} to disk", path.display()), e))
 }
 
 fn write_file(
@@ -268,7 +292,14 @@ impl Checkpoint {
             )));
         }
         let version = attr_u64(&file, "format_version").map_err(|e| bad(e.to_string()))?;
-        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
+        if version > FORMAT_VERSION {
+            return Err(Error::CheckpointTooNew {
+                path: path.to_path_buf(),
+                version,
+                readable: FORMAT_VERSION,
+            });
+        }
+        if version < OLDEST_READABLE_VERSION {
             return Err(bad(format!(
                 "format version {version}, this build reads {OLDEST_READABLE_VERSION} to {FORMAT_VERSION}"
             )));

@@ -234,10 +234,24 @@ pub fn open_parallel(comm: &Comm, path: &Path, create: bool) -> hdf5::Result<hdf
     let raw = comm.raw();
     let mut builder = hdf5::File::with_options();
     builder.with_fapl(|p| p.mpio(raw, None));
+    let name = mpi_io_name(path);
     if create {
-        builder.create(path)
+        builder.create(&name)
     } else {
-        builder.open(path)
+        builder.open(&name)
+    }
+}
+
+/// The name MPI-IO is given for `path`. ROMIO reads `PREFIX:` at the start of a file name
+/// as the file system's type, so a path with a colon (`runs/12:30/heat.h5`) is refused as
+/// an unknown type `runs/12`; the explicit prefix `ufs:` (ROMIO's POSIX driver) keeps
+/// the rest of the name as it is. Paths without a colon pass unchanged.
+fn mpi_io_name(path: &Path) -> std::path::PathBuf {
+    let text = path.as_os_str().to_string_lossy();
+    if text.contains(':') {
+        std::path::PathBuf::from(format!("ufs:{text}"))
+    } else {
+        path.to_path_buf()
     }
 }
 

@@ -7,7 +7,7 @@ use crate::io::checkpoint;
 use std::path::{Path, PathBuf};
 
 /// `simulation`'s checkpoints in `dir` (`NAME_STEP.h5`, complete files only: a file
-/// still being written is `NAME_STEP.h5.tmp`), newest first.
+/// still being written is `NAME_STEP.h5.ID.tmp`), newest first.
 pub fn checkpoints_in(dir: &Path, simulation: &str) -> Vec<(u64, PathBuf)> {
     let prefix = format!("{simulation}_");
     let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
@@ -37,12 +37,15 @@ pub fn set_aside(path: &Path) -> Result<PathBuf> {
     Ok(aside)
 }
 
-/// Deletes all but the newest `keep` of `simulation`'s checkpoints in `dir` (and their
-/// XDMF sidecars); returns the deleted files.
-pub fn prune(dir: &Path, simulation: &str, keep: usize) -> Result<Vec<PathBuf>> {
+/// `--keep`: deletes all but the newest `keep` (at least 1) of `simulation`'s checkpoints
+/// in `dir` up to step `newest`, the one just written (and their XDMF sidecars); returns
+/// the deleted files. The checkpoint of `newest` is always kept, and later checkpoints
+/// (another run's, in the same directory) are never touched.
+pub fn prune(dir: &Path, simulation: &str, keep: usize, newest: u64) -> Result<Vec<PathBuf>> {
     let old: Vec<PathBuf> = checkpoints_in(dir, simulation)
         .into_iter()
-        .skip(keep)
+        .filter(|&(step, _)| step <= newest)
+        .skip(keep.max(1))
         .map(|(_, p)| p)
         .collect();
     for p in &old {
@@ -78,8 +81,14 @@ mod tests {
         }
         let steps: Vec<u64> = checkpoints_in(&dir, "heat").iter().map(|c| c.0).collect();
         assert_eq!(steps, [30, 20, 10]);
-        let gone = prune(&dir, "heat", 1).unwrap();
-        assert_eq!(gone.len(), 2);
+        // pruning after writing step 20: a later checkpoint (another run's) is not touched
+        let gone = prune(&dir, "heat", 1, 20).unwrap();
+        assert_eq!(gone, [dir.join("heat_00000010.h5")]);
+        let steps: Vec<u64> = checkpoints_in(&dir, "heat").iter().map(|c| c.0).collect();
+        assert_eq!(steps, [30, 20]);
+        // after step 30, keeping 0 still keeps the one just written
+        let gone = prune(&dir, "heat", 0, 30).unwrap();
+        assert_eq!(gone.len(), 1);
         assert!(!dir.join("heat_00000020.xmf").exists());
         let steps: Vec<u64> = checkpoints_in(&dir, "heat").iter().map(|c| c.0).collect();
         assert_eq!(steps, [30]);
