@@ -28,6 +28,14 @@ pub fn parse_extents(s: &str) -> std::result::Result<Vec<usize>, String> {
         .collect()
 }
 
+/// Parses a non-negative, finite number of seconds (`--progress`).
+pub fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x >= 0.0 && x.is_finite() => Ok(x),
+        _ => Err(format!("'{s}' is not a number of seconds >= 0")),
+    }
+}
+
 /// A list of extents written `AxB[xC]` (grid sizes, process grids).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Extents(pub Vec<usize>);
@@ -80,7 +88,7 @@ pub struct RunFlags {
     #[arg(long, conflicts_with = "checkpoint_every")]
     pub no_checkpoint: bool,
     /// Seconds between progress lines (0: none).
-    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0, value_parser = parse_seconds)]
     pub progress: f64,
     /// Threads per rank sharing each update (results are identical for any count).
     #[arg(long, value_name = "T", default_value_t = 1)]

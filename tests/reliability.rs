@@ -171,3 +171,20 @@ fn a_colon_in_the_output_path_writes_restarts_and_resumes() {
         "resumed under a path with ':' vs uninterrupted",
     );
 }
+
+#[test]
+fn zero_or_negative_durations_are_refused_in_every_form() {
+    let dir = temp_dir();
+    let out = dir.path().to_str().unwrap();
+    for (flag, value) in [
+        ("--max-runtime", "00:00"),
+        ("--max-runtime", "0:00:00"),
+        ("--max-runtime", "5124095576030431:00:20"),
+        ("--progress", "-1"),
+        ("--progress", "NaN"),
+        ("--progress", "inf"),
+    ] {
+        let arg = format!("{flag}={value}");
+        assert_refused(HEAT, 1, &["--size", "16x16", &arg, "--out", out], flag);
+    }
+}

@@ -91,9 +91,15 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
         if parts.len() > 3 || parts[1..].iter().any(|&p| p >= 60) {
             return Err(bad());
         }
-        return Ok(Duration::from_secs(
-            parts.iter().fold(0, |acc, &p| acc * 60 + p),
-        ));
+        let seconds = parts
+            .iter()
+            .try_fold(0u64, |acc, &p| acc.checked_mul(60)?.checked_add(p))
+            .ok_or_else(bad)?;
+        // a zero limit is refused in every form (`0`, `00:00`)
+        if seconds == 0 {
+            return Err(bad());
+        }
+        return Ok(Duration::from_secs(seconds));
     }
     let (mut total, mut number) = (0.0f64, String::new());
     for c in t.chars() {
@@ -198,7 +204,18 @@ mod tests {
         assert_eq!(s("2.5s"), 2.5);
         assert_eq!(s("01:30:00"), 5400.0);
         assert_eq!(s("10:05"), 605.0);
-        for bad in ["", "0", "-5", "1x", "1:60", "h", "1:2:3:4"] {
+        for bad in [
+            "",
+            "0",
+            "-5",
+            "1x",
+            "1:60",
+            "h",
+            "1:2:3:4",
+            "00:00",
+            "0:00:00",
+            "5124095576030431:00:20",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
