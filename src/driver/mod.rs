@@ -22,7 +22,7 @@ use crate::parallel::Parallel;
 use crate::signals;
 use job::{Deadline, JobOptions, Restart};
 use report::{
-    CheckpointRecord, Measured, Phases, Progress, Report, Verdict, Work, CHECKPOINT_PHASE,
+    CheckpointRecord, Measured, Phases, Progress, Report, Summary, Verdict, Work, CHECKPOINT_PHASE,
 };
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -303,14 +303,11 @@ impl Run<'_> {
             started,
             stepper.work(),
         );
-        write_report(
-            parallel,
-            stepper,
-            job,
-            &outcome,
-            &Verdict::Stopped(message.clone()),
-            &[],
-        )?;
+        if job.report.is_some() {
+            let summary = outcome.measured.summarise(parallel);
+            let verdict = Verdict::Stopped(message.clone());
+            write_report(parallel, stepper, job, &outcome, &summary, &verdict, &[])?;
+        }
         parallel.agree(Err(Error::Stopped(message)))
     }
 }
@@ -346,7 +343,7 @@ pub fn conclude<S: Stepper>(
             None => println!("checkpoint: none written (at step {})", outcome.step),
         }
     }
-    write_report(parallel, stepper, job, outcome, &verdict, figures)?;
+    write_report(parallel, stepper, job, outcome, &summary, &verdict, figures)?;
     match verdict {
         Verdict::DoesNotValidate(why) => parallel.agree(Err(Error::NotValidated(why))),
         _ => Ok(()),
@@ -359,13 +356,13 @@ fn write_report<S: Stepper>(
     stepper: &S,
     job: &JobOptions,
     outcome: &Outcome,
+    summary: &Summary,
     verdict: &Verdict,
     figures: &[(String, f64)],
 ) -> Result<()> {
     let Some(path) = &job.report else {
         return Ok(());
     };
-    let summary = outcome.measured.summarise(parallel);
     let written = if parallel.is_root() {
         Report {
             simulation: stepper.name(),
@@ -376,7 +373,7 @@ fn write_report<S: Stepper>(
             start_step: outcome.start_step,
             end_step: outcome.step,
             time: outcome.time,
-            summary: &summary,
+            summary,
             verdict,
             figures,
         }
@@ -459,12 +456,16 @@ fn stop_requested(
         }
         _ => None,
     };
-    // a signal anywhere wins over a deadline; the highest signal number is reported
-    let signal = parallel.max(match mine {
-        Some(StopReason::Signal(s)) => s,
-        _ => 0,
-    });
-    let out_of_time = parallel.any(mine == Some(StopReason::Deadline));
+    // One reduction per step: the highest signal number, and whether any rank is out of
+    // time. A signal anywhere wins over a deadline.
+    let agreed = parallel.max_each(&[
+        match mine {
+            Some(StopReason::Signal(s)) => s as u32,
+            _ => 0,
+        },
+        u32::from(mine == Some(StopReason::Deadline)),
+    ]);
+    let (signal, out_of_time) = (agreed[0] as i32, agreed[1] == 1);
     if signal != 0 {
         Some(format!("{} received", signals::name(signal)))
     } else if out_of_time {

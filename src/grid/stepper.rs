@@ -397,8 +397,7 @@ where
 
     /// The grid's shape, origin, spacing and process grid as root attributes, and each
     /// time level as `/fields/NAME` (owned cells of the global grid).
-    fn save(&self, parallel: &Parallel, writer: &mut Writer) -> Result<()> {
-        let _ = parallel;
+    fn save(&self, _parallel: &Parallel, writer: &mut Writer) -> Result<()> {
         let shape = self.decomposition.grid().shape();
         let u64s = |v: &[usize]| v.iter().map(|&n| n as u64).collect::<Vec<u64>>();
         writer.attr("grid_shape", &u64s(&shape))?;

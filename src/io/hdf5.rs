@@ -109,23 +109,27 @@ impl Block {
         self.local.iter().product()
     }
 
-    /// Calls `f(local linear index, global linear index)` for every selected element, in
-    /// row-major order.
-    fn for_each_index(&self, mut f: impl FnMut(usize, usize)) {
+    /// Calls `f(local linear index, global linear index, n)` for every run of `n`
+    /// selected elements contiguous along the last axis, in row-major order.
+    fn for_each_row(&self, mut f: impl FnMut(usize, usize, usize)) {
         let n = self.global.len();
         if self.count.contains(&0) {
             return;
         }
-        let mut idx = vec![0usize; n];
+        let last = n - 1;
+        // index over every axis but the last, which each call covers whole
+        let mut idx = vec![0usize; last];
         loop {
             let (mut l, mut g) = (0usize, 0usize);
             for (a, &i) in idx.iter().enumerate() {
                 l = l * self.local[a] + self.local_start[a] + i;
                 g = g * self.global[a] + self.start[a] + i;
             }
-            f(l, g);
-            // next index, last axis fastest
-            let mut a = n;
+            l = l * self.local[last] + self.local_start[last];
+            g = g * self.global[last] + self.start[last];
+            f(l, g, self.count[last]);
+            // next row, the axis before the last fastest
+            let mut a = last;
             loop {
                 if a == 0 {
                     return;
@@ -146,7 +150,11 @@ impl Block {
     pub fn checksum<T: Element>(&self, data: &[T]) -> u64 {
         assert_eq!(data.len(), self.local_len(), "data holds the local array");
         let mut sum = 0u64;
-        self.for_each_index(|l, g| sum = sum.wrapping_add(mix(data[l].bits() ^ mix(g as u64))));
+        self.for_each_row(|l, g, n| {
+            for (k, v) in data[l..l + n].iter().enumerate() {
+                sum = sum.wrapping_add(mix(v.bits() ^ mix((g + k) as u64)));
+            }
+        });
         sum
     }
 }
