@@ -268,15 +268,18 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
     study::run(
         parallel,
         &title,
-        cli.convergence,
+        study::Levels {
+            count: cli.convergence,
+            coarse,
+            periodic: true,
+        },
         restart,
         &columns,
         study::VALIDATES_AGAINST_SCHEME,
-        |l| {
-            let shape = study::refined(coarse, l, true);
+        |l, shape| {
             let refine = 1u64 << l;
-            let (dt, steps) = (dt0 / refine as f64, steps0 * refine);
-            let (adv, decomposition) = parallel.agree(setup(parallel, cli, &shape, Some(dt)))?;
+            let (dt, steps) = (dt0 / refine as f64, steps0.saturating_mul(refine));
+            let (adv, decomposition) = parallel.agree(setup(parallel, cli, shape, Some(dt)))?;
             let job = study::level_job(steps, adv.dt(), parameters(cli, &adv));
             let (sim, outcome) = stepper::run(
                 parallel,
@@ -286,10 +289,10 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
                 &job,
             )?;
             let e = global_errors(parallel, &adv, &sim.levels()[0], outcome.step);
-            study::check_level(parallel, l, &shape, e.validates(outcome.step), || {
+            study::check_level(parallel, l, shape, e.validates(outcome.step), || {
                 format!("max error {:.3e} against the scheme", e.vs_scheme)
             })?;
-            Ok(Level::new(&shape, &adv.spacing(), steps, vec![e.vs_exact]))
+            Ok(Level::new(shape, &adv.spacing(), steps, vec![e.vs_exact]))
         },
     )
 }

@@ -52,7 +52,12 @@ fn run(parallel: &Parallel) -> Result<()> {
     };
     let shape = &cli.size.0;
     let limit = AllenCahn::stability_limit(shape, cli.eps);
-    let dt = stencil::time_step(cli.dt, limit);
+    let dt = parallel.agree(stencil::time_step(
+        cli.dt,
+        stencil::DEFAULT_DT_FRACTION,
+        limit,
+        "eps",
+    ))?;
     let (ac, decomposition) = parallel.agree(setup(parallel, &cli, dt))?;
     let parameters = vec![
         ("eps".into(), Param::Float(cli.eps)),

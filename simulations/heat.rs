@@ -67,7 +67,12 @@ fn run(parallel: &Parallel) -> Result<()> {
     }
     let shape = &cli.size.0;
     let limit = Heat::stability_limit(shape, cli.bc, cli.stencil, cli.alpha);
-    let dt = stencil::time_step(cli.dt, limit);
+    let dt = parallel.agree(stencil::time_step(
+        cli.dt,
+        stencil::DEFAULT_DT_FRACTION,
+        limit,
+        "alpha",
+    ))?;
     let (heat, decomposition) = parallel.agree(setup(parallel, &cli, shape, dt))?;
     let grid = decomposition.grid();
     let job = cli.run.job(dt, parameters(&cli, dt));
@@ -166,7 +171,12 @@ fn global_errors(parallel: &Parallel, heat: &Heat, u: &Field<f64>, step: u64) ->
 fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
     let coarse = &cli.size.0;
     let limit = Heat::stability_limit(coarse, cli.bc, cli.stencil, cli.alpha);
-    let dt0 = stencil::time_step(cli.dt, limit);
+    let dt0 = parallel.agree(stencil::time_step(
+        cli.dt,
+        stencil::DEFAULT_DT_FRACTION,
+        limit,
+        "alpha",
+    ))?;
     let title = format!(
         "tessera heat: convergence study, {} levels from {}, {} Laplacian, {} boundaries, t = {:.4e}",
         cli.convergence,
@@ -183,18 +193,21 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
     study::run(
         parallel,
         &title,
-        cli.convergence,
+        study::Levels {
+            count: cli.convergence,
+            coarse,
+            periodic: cli.bc == Boundary::Periodic,
+        },
         restart,
         &columns,
         study::VALIDATES_AGAINST_SCHEME,
-        |l| {
-            let shape = study::refined(coarse, l, cli.bc == Boundary::Periodic);
+        |l, shape| {
             let refine = 1u64 << l;
             let (dt, steps) = (
                 dt0 / (refine * refine) as f64,
-                cli.run.steps * refine * refine,
+                cli.run.steps.saturating_mul(refine * refine),
             );
-            let (heat, decomposition) = parallel.agree(setup(parallel, cli, &shape, dt))?;
+            let (heat, decomposition) = parallel.agree(setup(parallel, cli, shape, dt))?;
             let job = study::level_job(steps, dt, parameters(cli, dt));
             let (sim, outcome) = stepper::run(
                 parallel,
@@ -204,11 +217,11 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
                 &job,
             )?;
             let e = global_errors(parallel, &heat, &sim.levels()[0], outcome.step);
-            study::check_level(parallel, l, &shape, e.validates(outcome.step), || {
+            study::check_level(parallel, l, shape, e.validates(outcome.step), || {
                 format!("max error {:.3e} against the scheme", e.vs_scheme)
             })?;
             Ok(Level::new(
-                &shape,
+                shape,
                 &heat.spacing(),
                 steps,
                 vec![e.vs_analytic, e.spatial],

@@ -13,7 +13,6 @@ use tessera::cli::{self, Extents, RunFlags};
 use tessera::driver;
 use tessera::driver::report::Verdict;
 use tessera::driver::study::{self, Level};
-use tessera::grid::field::Field;
 use tessera::grid::geometry::Decomposition;
 use tessera::grid::kernels::poisson::{Method, Poisson};
 use tessera::grid::stepper::{self, Convergence, GridOptions, GridStepper};
@@ -156,8 +155,7 @@ fn grid_options(
     decomposition: &Decomposition,
 ) -> (GridOptions, f64) {
     let owned = decomposition.owned(parallel.rank());
-    let block = Field::<f64>::new(owned, [0; 3]);
-    let reference = parallel.sum_exact(&poisson.local_rhs_norm2(&block)).sqrt();
+    let reference = parallel.sum_exact(&poisson.local_rhs_norm2(&owned)).sqrt();
     let options = GridOptions {
         convergence: Some(Convergence {
             rtol: cli.rtol,
@@ -203,13 +201,16 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
     study::run(
         parallel,
         &title,
-        cli.convergence,
+        study::Levels {
+            count: cli.convergence,
+            coarse,
+            periodic: false,
+        },
         restart,
         &columns,
         closing,
-        |l| {
-            let shape = study::refined(coarse, l, false);
-            let (poisson, decomposition) = parallel.agree(setup(parallel, cli, &shape))?;
+        |l, shape| {
+            let (poisson, decomposition) = parallel.agree(setup(parallel, cli, shape))?;
             let (options, _) = grid_options(parallel, cli, &poisson, &decomposition);
             let job = study::level_job(cli.run.steps, 0.0, parameters(&poisson));
             let (sim, outcome) = stepper::run(parallel, &decomposition, &poisson, &options, &job)?;
@@ -217,7 +218,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
             study::check_level(
                 parallel,
                 l,
-                &shape,
+                shape,
                 sim.converged() && error <= bound,
                 || {
                     format!(
@@ -227,7 +228,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
                 },
             )?;
             Ok(Level::new(
-                &shape,
+                shape,
                 &poisson.spacing(),
                 outcome.step,
                 vec![error],

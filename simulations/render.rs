@@ -14,12 +14,16 @@
 
 use clap::error::ErrorKind;
 use clap::Parser;
-use hdf5::types::{FixedAscii, FixedUnicode, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::types::{FixedUnicode, TypeDescriptor, VarLenAscii, VarLenUnicode};
 use hdf5::{Hyperslab, SliceOrIndex};
 use ndarray::{Array2, Axis};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use tessera::io::input;
 use tessera::io::render::{format_label, format_sci, render_field, Labels};
+use tessera::io::space;
+use tessera::memory;
+use tessera::partition::join_x;
 
 /// Render a field of a tessera HDF5 checkpoint to a PNG image with a colour bar.
 #[derive(Parser, Debug)]
@@ -57,30 +61,51 @@ struct Meta {
     spacing: Option<Vec<f64>>,
 }
 
-fn first_string<T: hdf5::H5Type + ToString>(attr: &hdf5::Attribute) -> Option<String> {
-    Some(attr.read_raw::<T>().ok()?.first()?.to_string())
-}
-
-/// A string attribute (variable- or fixed-length, ASCII or UTF-8), if present.
+/// A string attribute, if present: fixed-length (ASCII or UTF-8), or variable-length in
+/// files that predate checkpoint format 3 only (variable-length strings live in HDF5's
+/// global heap, and a damaged heap crashes the HDF5 library).
 fn read_string_attr(file: &hdf5::File, name: &str) -> Option<String> {
     let attr = file.attr(name).ok()?;
-    let s = match attr.dtype().ok()?.to_descriptor().ok()? {
-        TypeDescriptor::VarLenUnicode => first_string::<VarLenUnicode>(&attr)?,
-        TypeDescriptor::VarLenAscii => first_string::<VarLenAscii>(&attr)?,
-        TypeDescriptor::FixedAscii(_) => first_string::<FixedAscii<1024>>(&attr)?,
-        TypeDescriptor::FixedUnicode(_) => first_string::<FixedUnicode<1024>>(&attr)?,
+    if attr.size() != 1 {
+        return None;
+    }
+    let legacy = file
+        .attr("format_version")
+        .ok()
+        .and_then(|a| a.read_scalar::<u64>().ok())
+        .is_some_and(|v| v < 3);
+    let bytes = match attr.dtype().ok()?.to_descriptor().ok()? {
+        TypeDescriptor::VarLenUnicode if legacy => attr
+            .read_scalar::<VarLenUnicode>()
+            .ok()?
+            .as_bytes()
+            .to_vec(),
+        TypeDescriptor::VarLenAscii if legacy => {
+            attr.read_scalar::<VarLenAscii>().ok()?.as_bytes().to_vec()
+        }
+        TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => attr
+            .read_scalar::<FixedUnicode<1024>>()
+            .ok()?
+            .as_bytes()
+            .to_vec(),
         _ => return None,
     };
+    let s = String::from_utf8(bytes).ok()?;
     Some(s.trim_end_matches('\0').trim().to_string()).filter(|s| !s.is_empty())
 }
 
 fn read_meta(file: &hdf5::File) -> Meta {
-    let raw = |name: &str| file.attr(name).ok()?.read_raw::<f64>().ok();
+    // a few values at most: a damaged file may claim any number
+    let raw = |name: &str| {
+        let a = file.attr(name).ok()?;
+        (a.size() <= 3).then(|| a.read_raw::<f64>().ok()).flatten()
+    };
     Meta {
         simulation: read_string_attr(file, "simulation"),
         step: file
             .attr("step")
             .ok()
+            .filter(|a| a.size() == 1)
             .and_then(|a| a.read_raw::<u64>().ok()?.first().copied()),
         time: raw("time").and_then(|v| v.first().copied()),
         origin: raw("origin"),
@@ -171,10 +196,8 @@ fn read_plane(
 fn run(cli: &Cli) -> Result<String, String> {
     let path = &cli.checkpoint;
     let shown = path.display();
-    let md = std::fs::metadata(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
-    if md.is_dir() {
-        return Err(format!("{shown} is a directory, not a checkpoint file"));
-    }
+    // by its metadata first: a directory, FIFO, device or /proc file is never opened
+    input::regular_file(path).map_err(|why| format!("{shown} {why}"))?;
     let file =
         hdf5::File::open(path).map_err(|e| format!("cannot open {shown} as an HDF5 file: {e}"))?;
     let fields = file
@@ -208,6 +231,8 @@ fn run(cli: &Cli) -> Result<String, String> {
     }
     let shape = ds.shape();
     let ndim = shape.len();
+    check_plane_fits(&shape, cli.slice.is_some() || ndim == 3)
+        .map_err(|e| format!("/fields/{field}: {e}"))?;
     let meta = read_meta(&file);
     let mut title: Vec<String> = meta.simulation.iter().cloned().collect();
     title.push(field.clone());
@@ -241,6 +266,33 @@ fn run(cli: &Cli) -> Result<String, String> {
         format_sci(st.min),
         format_sci(st.max)
     ))
+}
+
+/// Bytes per value of the drawn plane held at once (the values read, as `f64`, and the
+/// image's pixels and their scaled copy).
+const BYTES_PER_VALUE: u64 = 32;
+
+/// Refuses a plane to draw that does not fit in memory (`sliced`: a 3D field's plane).
+fn check_plane_fits(shape: &[usize], sliced: bool) -> Result<(), String> {
+    let mut dims = shape.to_vec();
+    if sliced && dims.len() == 3 {
+        // the largest plane any slice could draw
+        dims.sort_unstable();
+        dims.remove(0);
+    }
+    let drawn = dims.iter().try_fold(1u64, |n, &x| n.checked_mul(x as u64));
+    let bytes = drawn.and_then(|n| n.checked_mul(BYTES_PER_VALUE));
+    match (bytes, memory::available()) {
+        (None, _) => Err(format!("a {} plane is too large to draw", join_x(shape))),
+        (Some(b), Some(limit)) if b > limit.bytes => Err(format!(
+            "drawing the {} field needs {} of memory, this node allows {} ({}); draw a slice of a smaller field",
+            join_x(shape),
+            space::human(b),
+            space::human(limit.bytes),
+            limit.source
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Prints `msg` as a single `render: error: ...` line and returns exit code 2.

@@ -112,6 +112,30 @@ fn run(cli: &Cli) -> Result<(), String> {
     if cli.threads == 0 {
         return Err("--threads must be at least 1".into());
     }
+    // the three arrays must fit in what this node allows
+    let bytes = (cli.size_mib as u64).checked_mul(3 << 20);
+    let limit = tessera::memory::available();
+    match (bytes, limit) {
+        (None, _) => {
+            return Err(format!(
+                "--size-mib {} is more than can be counted",
+                cli.size_mib
+            ))
+        }
+        (Some(b), Some(l)) if b > l.bytes => {
+            return Err(format!(
+                "--size-mib {}: three arrays need {} MiB, this node allows {} MiB ({})",
+                cli.size_mib,
+                b >> 20,
+                l.bytes >> 20,
+                l.source
+            ))
+        }
+        _ => {}
+    }
+    if cli.threads > 4096 {
+        return Err(format!("--threads {} is more than 4096", cli.threads));
+    }
     let n = cli.size_mib * (1 << 20) / std::mem::size_of::<f64>();
     if n < cli.threads {
         return Err(format!(

@@ -70,7 +70,7 @@ fn run(parallel: &Parallel) -> Result<()> {
     let shape = &cli.size.0;
     let limit = Wave::stability_limit(shape, cli.bc, cli.c);
     let (wave, decomposition) =
-        parallel.agree(setup(parallel, &cli, shape, time_step(&cli, limit)))?;
+        parallel.agree(time_step(&cli, limit).and_then(|dt| setup(parallel, &cli, shape, dt)))?;
     let grid = decomposition.grid();
     let job = cli.run.job(wave.dt(), parameters(&cli, &wave));
     let mut sim = GridStepper::new(parallel, &decomposition, &wave, &grid_options(&cli, &wave))?;
@@ -141,11 +141,9 @@ fn run(parallel: &Parallel) -> Result<()> {
 }
 
 /// The time step: --dt, or --cfl (default 0.8) times the stability limit.
-fn time_step(cli: &Cli, limit: f64) -> f64 {
-    match cli.cfl {
-        Some(cfl) => cli.dt.unwrap_or(cfl * limit),
-        None => stencil::time_step(cli.dt, limit),
-    }
+fn time_step(cli: &Cli, limit: f64) -> Result<f64> {
+    let fraction = cli.cfl.unwrap_or(stencil::DEFAULT_DT_FRACTION);
+    stencil::time_step(cli.dt, fraction, limit, "c")
 }
 
 /// The problem and its split over the ranks, or why not.
@@ -277,7 +275,7 @@ fn energy(
 /// Every level must also validate against its scheme and conserve its energy.
 fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
     let coarse = &cli.size.0;
-    let dt0 = time_step(cli, Wave::stability_limit(coarse, cli.bc, cli.c));
+    let dt0 = parallel.agree(time_step(cli, Wave::stability_limit(coarse, cli.bc, cli.c)))?;
     let title = format!(
         "tessera wave: convergence study, {} levels from {}, leapfrog, {} boundaries, t = {:.4e}",
         cli.convergence,
@@ -294,15 +292,18 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
     study::run(
         parallel,
         &title,
-        cli.convergence,
+        study::Levels {
+            count: cli.convergence,
+            coarse,
+            periodic: cli.bc == Boundary::Periodic,
+        },
         restart,
         &columns,
         &closing,
-        |l| {
-            let shape = study::refined(coarse, l, cli.bc == Boundary::Periodic);
+        |l, shape| {
             let refine = 1u64 << l;
-            let (dt, steps) = (dt0 / refine as f64, cli.run.steps * refine);
-            let (wave, decomposition) = parallel.agree(setup(parallel, cli, &shape, dt))?;
+            let (dt, steps) = (dt0 / refine as f64, cli.run.steps.saturating_mul(refine));
+            let (wave, decomposition) = parallel.agree(setup(parallel, cli, shape, dt))?;
             let job = study::level_job(steps, dt, parameters(cli, &wave));
             let (mut sim, outcome) = stepper::run(
                 parallel,
@@ -319,7 +320,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
                 sim.levels_mut(),
                 outcome.step,
             )?;
-            study::check_level(parallel, l, &shape, c.validates(), || {
+            study::check_level(parallel, l, shape, c.validates(), || {
                 format!(
                     "max error {:.3e} against the scheme, energy drift {:.3e}",
                     c.errors.vs_scheme,
@@ -327,7 +328,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
                 )
             })?;
             Ok(Level::new(
-                &shape,
+                shape,
                 &wave.spacing(),
                 steps,
                 vec![c.errors.vs_analytic],

@@ -119,11 +119,16 @@ impl Error {
         }
     }
 
-    /// An I/O failure while doing `context`.
+    /// An I/O failure while doing `context`. The cause is kept on one line (HDF5's
+    /// messages span several).
     pub fn io(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
         Error::Io {
             context: context.into(),
-            message: err.to_string(),
+            message: err
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! tessera: MPI-parallel scientific simulation on one parallel runtime.
 //!
 //! Layers, bottom up (each uses only those below it; see README "Design"):
-//! - [`error`], [`partition`], [`signals`]: the error type and exit codes, block-partition
-//!   and process-grid arithmetic, stop-signal flags. No MPI.
+//! - [`error`], [`partition`], [`signals`], [`memory`]: the error type and exit codes,
+//!   block-partition and process-grid arithmetic, stop-signal flags, the node's memory
+//!   limits. No MPI.
 //! - [`parallel`]: the only module that calls MPI: start-up, collective errors
 //!   ([`parallel::Parallel::agree`]), reductions, exact sums, neighbour exchange, threads.
 //! - [`io`]: parallel HDF5 checkpoints, recovery of damaged files, XDMF sidecars, PNG
@@ -18,6 +19,7 @@ pub mod driver;
 pub mod error;
 pub mod grid;
 pub mod io;
+pub mod memory;
 pub mod parallel;
 pub mod partition;
 pub mod signals;

@@ -1,6 +1,6 @@
 //! The checkpoint layer: version-1 files written by the binaries before the three-family
 //! layout (committed fixtures) still restart, on another rank count, and continue bitwise
-//! to the state those binaries wrote; today's files are version 2 with the same field data.
+//! to the state those binaries wrote; today's files are version 3 with the same field data.
 mod common;
 use common::*;
 use std::path::Path;
@@ -44,7 +44,7 @@ fn version_1_heat_checkpoints_restart_and_continue_bitwise() {
             &["u"],
             &format!("v1 restart on {ranks} ranks vs the v1 run"),
         );
-        assert_eq!(root_u64(&written, "format_version"), 2);
+        assert_eq!(root_u64(&written, "format_version"), 3);
     }
 }
 

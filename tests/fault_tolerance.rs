@@ -50,29 +50,6 @@ fn resume_matches_uninterrupted(
     );
 }
 
-/// The rank processes of a running `mpirun` (its children).
-fn ranks_of(mpirun: &std::process::Child) -> Vec<String> {
-    for _ in 0..100 {
-        let out = std::process::Command::new("pgrep")
-            .args(["-P", &mpirun.id().to_string()])
-            .output()
-            .unwrap();
-        let pids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
-        if pids.len() >= 2 {
-            return pids;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("mpirun started no ranks");
-}
-
-fn signal(sig: &str, pid: &str) {
-    let _ = std::process::Command::new("kill").args([sig, pid]).status();
-}
-
 const LONG: &[&str] = &[
     "--size",
     "256x256",
@@ -88,7 +65,7 @@ fn a_signal_to_one_rank_checkpoints_and_the_job_resumes_bitwise() {
     let mut a = LONG.to_vec();
     a.extend_from_slice(&["--out", dir.path().to_str().unwrap()]);
     let child = spawn_mpirun(2, HEAT, &a);
-    let ranks = ranks_of(&child);
+    let ranks = ranks_of(&child, 2);
     std::thread::sleep(Duration::from_millis(1500));
     // SIGTERM to one rank only, then a burst of further signals to both while the
     // checkpoint is being written: they must not disturb it
@@ -141,7 +118,7 @@ fn kill_9_during_checkpoint_writes_never_leaves_a_file_that_is_taken() {
     let mut a = LONG.to_vec();
     a.extend_from_slice(&["--checkpoint-every", "1", "--keep", "3", "--out", out]);
     let child = spawn_mpirun(2, HEAT, &a);
-    let ranks = ranks_of(&child);
+    let ranks = ranks_of(&child, 2);
     std::thread::sleep(Duration::from_millis(1500));
     signal("-KILL", &ranks[1]);
     let r = wait_with_limit(child, Duration::from_secs(60), "heat after kill -9");
@@ -297,4 +274,43 @@ fn auto_restart_refuses_a_checkpoint_of_another_run_and_keeps_it() {
         checkpoint_of(dir.path(), "heat", 10).exists(),
         "the checkpoint was moved"
     );
+}
+
+/// Whether process `pid` catches SIGTERM (its handler is installed: start-up has begun).
+fn catches_sigterm(pid: &str) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (15 - 1)) != 0)
+}
+
+#[test]
+fn a_stop_signal_during_start_up_ends_with_exit_75_not_a_signal_death() {
+    for target in 0..2 {
+        let dir = temp_dir();
+        let mut a = LONG.to_vec();
+        a.extend_from_slice(&["--out", dir.path().to_str().unwrap()]);
+        let child = spawn_mpirun(2, HEAT, &a);
+        let ranks = ranks_of(&child, 2);
+        let pid = &ranks[target];
+        let start = std::time::Instant::now();
+        while !catches_sigterm(pid) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "rank never started"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        signal("-TERM", pid);
+        let r = wait_with_limit(child, Duration::from_secs(60), "heat stopped at start-up");
+        assert_eq!(r.status, Some(75), "{}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("heat: stopped: SIGTERM received"),
+            "{}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    }
 }

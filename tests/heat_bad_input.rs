@@ -10,11 +10,12 @@ fn refused(n: usize, args: &[&str], needle: &str) {
     assert_refused(HEAT, n, args, needle);
 }
 
-/// Every file in `dir` with its contents.
+/// The files of `dir` and their bytes, but the lock file, which names its latest holder.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap())
+        .filter(|e| e.file_name() != ".tessera.lock")
         .map(|e| {
             (
                 e.file_name().to_string_lossy().into_owned(),
@@ -60,7 +61,7 @@ fn bad_flags_are_refused_with_one_line() {
     refused(
         4,
         &["--size", "8x8", "--procs", "3x1", "--out", out],
-        "--procs: 3x1 is 3 ranks but the job has 4",
+        "--procs: 3x1 is 3 ranks, but the job has 4",
     );
     refused(
         2,
@@ -166,17 +167,21 @@ fn unusable_restart_files_are_refused_and_nothing_is_overwritten() {
     let not_hdf5 = spare.path().join("notes.h5");
     std::fs::write(&not_hdf5, "just text").unwrap();
 
-    let wrong_sim = copy("wave.h5");
-    {
-        let f = hdf5::File::open_rw(&wrong_sim).unwrap();
-        f.delete_attr("simulation").unwrap();
-        let v: hdf5::types::VarLenUnicode = "wave".parse().unwrap();
-        f.new_attr::<hdf5::types::VarLenUnicode>()
-            .create("simulation")
-            .unwrap()
-            .write_scalar(&v)
-            .unwrap();
-    }
+    // a genuine checkpoint of another simulation (an edited header fails its checksum)
+    let wave_dir = spare.path().join("wave");
+    run_ok(
+        WAVE,
+        1,
+        &[
+            "--size",
+            "37x23",
+            "--steps",
+            "10",
+            "--out",
+            wave_dir.to_str().unwrap(),
+        ],
+    );
+    let wrong_sim = checkpoint_of(&wave_dir, "wave", 10);
 
     let no_data = copy("no-data.h5");
     drop_dataset(&no_data, "u");

@@ -122,7 +122,7 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     if t.is_empty() || !(total > 0.0 && total.is_finite()) {
         return Err(bad());
     }
-    Ok(Duration::from_secs_f64(total))
+    Duration::try_from_secs_f64(total).map_err(|_| format!("'{s}' is longer than any clock counts"))
 }
 
 /// The moment a run must have stopped by: `--max-runtime` after its start, or the Slurm
@@ -155,10 +155,13 @@ impl std::fmt::Display for DeadlineSource {
 
 impl Deadline {
     pub fn new(started: Instant, max_runtime: Option<Duration>) -> Option<Deadline> {
-        let own = max_runtime.map(|d| Deadline {
-            at: started + d,
-            source: DeadlineSource::MaxRuntime,
-        });
+        // a limit beyond what the clock can represent is no limit
+        let own = max_runtime
+            .and_then(|d| started.checked_add(d))
+            .map(|at| Deadline {
+                at,
+                source: DeadlineSource::MaxRuntime,
+            });
         let slurm = std::env::var("SLURM_JOB_END_TIME")
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
@@ -166,7 +169,7 @@ impl Deadline {
                 let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
                 let left = Duration::from_secs(end).checked_sub(now)?;
                 Some(Deadline {
-                    at: Instant::now() + left,
+                    at: Instant::now().checked_add(left)?,
                     source: DeadlineSource::Slurm,
                 })
             });
@@ -215,8 +218,16 @@ mod tests {
             "00:00",
             "0:00:00",
             "5124095576030431:00:20",
+            "99999999999999999h",
+            "1e400",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn deadlines_beyond_the_clock_are_no_deadlines() {
+        let far = parse_duration("9999999999999999999s").unwrap();
+        assert!(Deadline::new(Instant::now(), Some(far)).is_none());
     }
 }

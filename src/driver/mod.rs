@@ -17,7 +17,10 @@ pub mod study;
 
 use crate::error::{Error, Name, Result};
 use crate::io::checkpoint::{self, Checkpoint, Header, Writer};
+use crate::io::lock::DirectoryLock;
 use crate::io::recovery;
+use crate::io::space;
+use crate::memory;
 use crate::parallel::Parallel;
 use crate::signals;
 use job::{Deadline, JobOptions, Restart};
@@ -118,6 +121,13 @@ pub fn run<S: Stepper>(parallel: &Parallel, stepper: &mut S, job: &JobOptions) -
         checkpoints: Vec::new(),
     };
 
+    // One run per output directory, taken before anything in it is read or moved.
+    let _lock = if job.write_checkpoints || job.restart == Some(Restart::Auto) {
+        lock_output_dir(parallel, stepper.name(), &job.out_dir)?
+    } else {
+        None
+    };
+
     // Start from the initial condition or from a checkpoint (any rank count).
     let t = Instant::now();
     let mut step = match &job.restart {
@@ -149,6 +159,16 @@ pub fn run<S: Stepper>(parallel: &Parallel, stepper: &mut S, job: &JobOptions) -
             step,
             job.overwrite,
         ))?;
+        // No run computes for hours into a directory that cannot take its checkpoints.
+        let header = run.header(stepper, step);
+        checkpoint::probe(parallel, &job.out_dir, &header, |w| {
+            stepper.save(parallel, w)
+        })?;
+    }
+    if let Some(why) = stop_requested(parallel, None, Duration::ZERO, Instant::now()) {
+        return parallel.agree(Err(Error::Stopped(format!(
+            "{why} during start-up: stopped at step {step} before computing anything; nothing to save"
+        ))));
     }
 
     let start_step = step;
@@ -210,22 +230,28 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// The checkpoint header of `stepper`'s state at `step`.
+    fn header<S: Stepper>(&self, stepper: &S, step: u64) -> Header {
+        Header {
+            simulation: stepper.name().to_string(),
+            step,
+            time: step as f64 * self.job.dt,
+            parameters: self.job.parameters.clone(),
+        }
+    }
+
     /// Writes the checkpoint of `step` and prunes old ones; returns the write's seconds.
     fn save<S: Stepper>(&mut self, stepper: &S, step: u64, phases: &mut Phases) -> Result<f64> {
         let t = Instant::now();
         let (parallel, job) = (self.parallel, self.job);
-        let header = Header {
-            simulation: stepper.name().to_string(),
-            step,
-            time: step as f64 * job.dt,
-            parameters: job.parameters.clone(),
-        };
+        let header = self.header(stepper, step);
         let written = checkpoint::write(parallel, &job.out_dir, &header, |w| {
             stepper.save(parallel, w)
         })?;
         if let Some(keep) = job.keep {
             let pruned = if parallel.is_root() {
-                recovery::prune(&job.out_dir, stepper.name(), keep, step).map(|_| ())
+                recovery::prune(&job.out_dir, stepper.name(), &job.parameters, keep, step)
+                    .map(|_| ())
             } else {
                 Ok(())
             };
@@ -396,6 +422,51 @@ fn restore_from<S: Stepper>(
     stepper.check_geometry(&ck)?;
     stepper.restore(parallel, &ck)?;
     Ok(ck.header.step)
+}
+
+/// Refuses, before anything is allocated, a run whose state does not fit in memory:
+/// `bytes` on this rank, summed over the ranks on its node, against what the node
+/// allows ([`memory::available`]). `parameter` names what sets the size (`size`).
+/// Collective.
+pub fn check_memory(parallel: &Parallel, parameter: &'static str, bytes: u64) -> Result<()> {
+    let node = parallel.node();
+    let (on_node, ranks) = (node.sum(bytes), node.size());
+    let verdict = match memory::available() {
+        Some(limit) if on_node > limit.bytes => Err(Error::value(
+            parameter,
+            format!(
+                "the run needs {} of memory per rank ({} for the {ranks} rank{} on this node), \
+                 but the node allows {} ({}); choose a smaller {} or spread the run over more nodes",
+                space::human(bytes),
+                space::human(on_node),
+                if ranks == 1 { "" } else { "s" },
+                space::human(limit.bytes),
+                limit.source,
+                Name(parameter)
+            ),
+        )),
+        _ => Ok(()),
+    };
+    parallel.agree(verdict)
+}
+
+/// Takes the lock on `dir` for this run (rank 0 holds it; see [`DirectoryLock`]).
+/// Collective.
+fn lock_output_dir(
+    parallel: &Parallel,
+    simulation: &str,
+    dir: &Path,
+) -> Result<Option<DirectoryLock>> {
+    let lock = if parallel.is_root() {
+        DirectoryLock::acquire(dir, simulation).map(Some)
+    } else {
+        Ok(None)
+    };
+    let lock = parallel.agree(lock)?;
+    if let Some(why) = lock.as_ref().and_then(|l| l.unsupported.as_ref()) {
+        println!("  warning: {why}");
+    }
+    Ok(lock)
 }
 
 /// Creates `dir` and refuses to run if it holds checkpoints this run would overwrite:

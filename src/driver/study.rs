@@ -5,11 +5,20 @@
 //! cannot combine with, prints the table on rank 0 and stops at the first level that fails
 //! its own validation.
 
-use crate::driver::job::JobOptions;
+use crate::driver::{self, job::JobOptions};
 use crate::error::{Error, Name, Result};
+use crate::grid::geometry::MAX_CELLS;
 use crate::parallel::Parallel;
 use crate::partition::join_x;
 use std::path::PathBuf;
+
+/// The grids of a study: `count` levels refined from `coarse` (see [`refined`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Levels<'a> {
+    pub count: u32,
+    pub coarse: &'a [usize],
+    pub periodic: bool,
+}
 
 /// One grid of a refinement study.
 #[derive(Clone, Debug)]
@@ -28,13 +37,34 @@ pub struct Level {
 /// level: `n * 2^level` points per axis on a periodic grid, and on a Dirichlet grid (whose
 /// `n` interior points have `n + 1` intervals) `(n + 1) * 2^level - 1`, so that every level's
 /// points include the coarser levels' points.
-pub fn refined(coarse: &[usize], level: u32, periodic: bool) -> Vec<usize> {
-    let r = 1usize << level;
+pub fn refined(coarse: &[usize], level: u32, periodic: bool) -> Result<Vec<usize>> {
+    let too_fine = || {
+        Error::value(
+            "convergence",
+            format!(
+                "level {level} of a study from {} would have more cells per axis than can be counted",
+                join_x(coarse)
+            ),
+        )
+    };
+    let r = 1usize.checked_shl(level).ok_or_else(too_fine)?;
     coarse
         .iter()
-        .map(|&n| if periodic { n * r } else { (n + 1) * r - 1 })
+        .map(|&n| {
+            if periodic {
+                n.checked_mul(r)
+            } else {
+                n.checked_add(1)
+                    .and_then(|m| m.checked_mul(r))
+                    .map(|m| m - 1)
+            }
+            .ok_or_else(too_fine)
+        })
         .collect()
 }
+
+/// Bytes per cell a study level holds at most (`f64` state and scratch levels).
+const STUDY_BYTES_PER_CELL: u64 = 32;
 
 /// The job of one level: `end_step` steps of `dt`, no checkpoints, no progress lines.
 pub fn level_job(
@@ -69,19 +99,26 @@ pub fn check_level(
     ))))
 }
 
-/// Runs a study of `levels` levels (collective): prints `title` (rank 0), computes each
-/// level with `level(l)`, then prints the table with `columns` (name, theoretical order)
+/// Runs a study of `levels` levels (collective) from the grid `coarse` (`periodic` or
+/// not, see [`refined`]): refuses a study whose finest grid is not a grid or does not
+/// fit in memory, prints `title` (rank 0), computes each level with `level(l, shape)`,
+/// then prints the table with `columns` (name, theoretical order)
 /// and the `closing` line saying what every level passed. A study runs fresh grids, so
 /// `restart` is refused.
 pub fn run(
     parallel: &Parallel,
     title: &str,
-    levels: u32,
+    levels: Levels<'_>,
     restart: bool,
     columns: &[(&str, f64)],
     closing: &str,
-    mut level: impl FnMut(u32) -> Result<Level>,
+    mut level: impl FnMut(u32, &[usize]) -> Result<Level>,
 ) -> Result<()> {
+    let Levels {
+        count: levels,
+        coarse,
+        periodic,
+    } = levels;
     if restart {
         return parallel.agree(Err(Error::value(
             "convergence",
@@ -91,12 +128,35 @@ pub fn run(
             ),
         )));
     }
+    let shapes = parallel.agree(
+        (0..levels)
+            .map(|l| refined(coarse, l, periodic))
+            .collect::<Result<Vec<_>>>(),
+    )?;
+    if let Some(finest) = shapes.last() {
+        let cells = finest
+            .iter()
+            .try_fold(1u64, |n, &e| n.checked_mul(e as u64));
+        let Some(cells) = cells.filter(|&c| c <= MAX_CELLS) else {
+            return parallel.agree(Err(Error::value(
+                "convergence",
+                format!(
+                    "{levels} levels from {} end on a {} grid, more than {MAX_CELLS} cells; use fewer levels",
+                    join_x(coarse),
+                    join_x(finest)
+                ),
+            )));
+        };
+        let per_rank = cells.div_ceil(parallel.size() as u64);
+        let bytes = per_rank.saturating_mul(STUDY_BYTES_PER_CELL);
+        driver::check_memory(parallel, "convergence", bytes)?;
+    }
     if parallel.is_root() {
         println!("{title}");
     }
     let mut done = Vec::new();
-    for l in 0..levels {
-        done.push(level(l)?);
+    for (l, shape) in (0..levels).zip(&shapes) {
+        done.push(level(l, shape)?);
     }
     if parallel.is_root() {
         print!("{}", table(&done, columns));

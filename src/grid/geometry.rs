@@ -98,6 +98,10 @@ pub struct Grid {
     periodic: [bool; DIMS],
 }
 
+/// The most cells a grid may have: 2^50 (8 PiB of `f64`), so that every index, offset
+/// and byte count derived from a grid's extents fits a 64-bit integer.
+pub const MAX_CELLS: u64 = 1 << 50;
+
 impl Grid {
     /// A grid with the given extents (1 to 3 values, each at least 1); `periodic[a]` tells
     /// whether axis `a` wraps around.
@@ -117,6 +121,19 @@ impl Grid {
         }
         if let Some(a) = extents.iter().position(|&n| n == 0) {
             return Err(Error::value("size", format!("axis {a} has no cells")));
+        }
+        // every size, offset and byte count derived from the extents must be computable
+        let cells = extents
+            .iter()
+            .try_fold(1u64, |n, &e| n.checked_mul(e as u64));
+        if cells.is_none_or(|c| c > MAX_CELLS) {
+            return Err(Error::value(
+                "size",
+                format!(
+                    "{} is more than {MAX_CELLS} cells (2^50), which no machine holds",
+                    join_x(extents)
+                ),
+            ));
         }
         let off = DIMS - ndim;
         let mut e = [1; DIMS];
@@ -228,11 +245,15 @@ impl Decomposition {
                         ),
                     ));
                 }
-                let product: usize = f.iter().product();
-                if product != nranks {
+                let product = f.iter().try_fold(1usize, |n, &p| n.checked_mul(p));
+                if product != Some(nranks) {
+                    let product = product
+                        .map_or("more ranks than can be counted".to_string(), |p| {
+                            format!("{p} ranks")
+                        });
                     return Err(Error::value(
                         "procs",
-                        format!("{} is {product} ranks but the job has {nranks}", join_x(f)),
+                        format!("{} is {product}, but the job has {nranks}", join_x(f)),
                     ));
                 }
                 let shape = grid.shape();
@@ -348,8 +369,9 @@ impl Decomposition {
     }
 
     /// Checks that every block is at least `width` cells thick wherever it trades ghost
-    /// layers, so a halo comes from the adjacent block only.
-    pub fn check_ghost_width(&self, width: usize) -> Result<()> {
+    /// layers, so a halo comes from the adjacent block only. `minimum` is the least width
+    /// the run could use (the hint suggests it only when `width` is above it).
+    pub fn check_ghost_width(&self, width: usize, minimum: usize) -> Result<()> {
         if width == 0 {
             return Err(Error::value("ghost", "the ghost width must be at least 1"));
         }
@@ -359,10 +381,14 @@ impl Decomposition {
             let trades = self.procs[a] > 1 || self.grid.periodic()[a];
             if trades && thinnest < width {
                 let axis = a - (DIMS - self.grid.ndim());
+                let smaller = if width > minimum {
+                    format!(" or a smaller {} (at least {minimum})", Name("ghost"))
+                } else {
+                    format!(" or a larger {}", Name("size"))
+                };
                 return Err(Error::Decomposition(format!(
                     "ghost width {width} exceeds the thinnest block ({thinnest} cells) along \
-                     axis {axis}; use fewer ranks along that axis or a smaller {}",
-                    Name("ghost")
+                     axis {axis}; use fewer ranks along that axis{smaller}"
                 )));
             }
         }
@@ -562,9 +588,12 @@ mod tests {
     #[test]
     fn ghost_width_must_fit_in_blocks() {
         let d = Decomposition::new(grid(&[8, 5], false), 2, Some(&[1, 2])).unwrap();
-        assert!(d.check_ghost_width(2).is_ok());
-        assert!(d.check_ghost_width(3).is_err());
-        assert!(d.check_ghost_width(0).is_err());
+        assert!(d.check_ghost_width(2, 1).is_ok());
+        let thick = d.check_ghost_width(3, 1).unwrap_err().to_string();
+        assert!(thick.contains("smaller ghost (at least 1)"), "{thick}");
+        let minimal = d.check_ghost_width(3, 3).unwrap_err().to_string();
+        assert!(minimal.contains("larger size"), "{minimal}");
+        assert!(d.check_ghost_width(0, 1).is_err());
     }
 
     #[test]

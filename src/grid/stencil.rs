@@ -11,6 +11,7 @@
 //! Writing a kernel: implement this trait in one file (see `kernels/heat.rs`), register it in
 //! `kernels/mod.rs`, and run it with [`crate::grid::stepper::run`]. The README walks through one.
 
+use crate::error::{Error, Result};
 use crate::grid::field::{Field, RowStencil, Scalar};
 use crate::grid::geometry::{Grid, IndexBox, DIMS};
 use crate::parallel::exact_sum::ExactSum;
@@ -21,10 +22,32 @@ use crate::parallel::Threads;
 pub const DEFAULT_DT_FRACTION: f64 = 0.8;
 
 /// The time step of an explicit scheme whose stability limit is `limit`: the one given,
-/// or [`DEFAULT_DT_FRACTION`] of the limit. (A given step above the limit is refused by
-/// the kernel, which knows its own limit.)
-pub fn time_step(given: Option<f64>, limit: f64) -> f64 {
-    given.unwrap_or(DEFAULT_DT_FRACTION * limit)
+/// or `fraction` of the limit (usually [`DEFAULT_DT_FRACTION`]). (A given step above the
+/// limit is refused by the kernel, which knows its own limit.) A derived step that is not
+/// a usable number (an extreme `parameter` makes the limit 0, subnormal or infinite) is
+/// refused, naming `parameter`, the one the user gave.
+pub fn time_step(
+    given: Option<f64>,
+    fraction: f64,
+    limit: f64,
+    parameter: &'static str,
+) -> Result<f64> {
+    if let Some(dt) = given {
+        return Ok(dt);
+    }
+    let dt = fraction * limit;
+    // a negative or NaN limit comes from a parameter the kernel refuses with its own message
+    if dt.is_normal() && dt > 0.0 || limit.is_nan() || limit < 0.0 {
+        Ok(dt)
+    } else {
+        Err(Error::value(
+            parameter,
+            format!(
+                "makes the stability limit of the time step {limit:e}, which leaves no usable \
+                 time step; choose a less extreme value"
+            ),
+        ))
+    }
 }
 
 /// Global index of a cell: three components, the leading ones 0 for 1D and 2D grids.

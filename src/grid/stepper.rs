@@ -75,8 +75,11 @@ impl GridOptions {
     /// The ghost width used with `kernel`: the one asked for, or by default what the sweeps
     /// between two exchanges read, `steps_per_exchange * phases * radius`.
     pub fn ghost_width<K: Kernel>(&self, kernel: &K) -> usize {
-        self.ghost
-            .unwrap_or(self.steps_per_exchange.max(1) * kernel.phases() * kernel.radius())
+        self.ghost.unwrap_or(
+            self.steps_per_exchange
+                .max(1)
+                .saturating_mul(kernel.phases() * kernel.radius()),
+        )
     }
 
     /// Refuses options that cannot work with this kernel and decomposition.
@@ -92,7 +95,7 @@ impl GridOptions {
             ));
         }
         let s = self.steps_per_exchange;
-        let needed = s * kernel.phases() * kernel.radius();
+        let needed = s.saturating_mul(kernel.phases() * kernel.radius());
         if s == 0 {
             return Err(Error::value("steps-per-exchange", "must be at least 1"));
         }
@@ -120,7 +123,33 @@ impl GridOptions {
                 return Err(Error::value("check-every", "must be at least 1"));
             }
         }
-        decomposition.check_ghost_width(ghost)
+        // no halo is wider than the grid (a typing mistake, or an overflow)
+        let widest = decomposition
+            .grid()
+            .extents()
+            .into_iter()
+            .max()
+            .unwrap_or(1);
+        if ghost > widest {
+            let (flag, what) = match self.ghost {
+                Some(_) => ("ghost", format!("{ghost}")),
+                None => (
+                    "steps-per-exchange",
+                    format!("{s} (a ghost width of {ghost})"),
+                ),
+            };
+            return Err(Error::value(
+                flag,
+                format!("{what} is wider than the grid ({widest} cells at most)"),
+            ));
+        }
+        decomposition
+            .check_ghost_width(ghost, needed)
+            .map_err(|e| match self.ghost {
+                // the user gave the exchange interval, not the width it implies
+                None if s > 1 => Error::value("steps-per-exchange", format!("{s} needs {e}")),
+                _ => e,
+            })
     }
 }
 
@@ -164,6 +193,16 @@ where
         let owned = decomposition.owned(parallel.rank());
         let ghost = decomposition.ghost_widths(options.ghost_width(kernel));
         let nlevels = kernel.time_levels();
+        // the time levels and the scratch level, each ghosted, plus halo buffers
+        let ghosted = (0..3).try_fold(1u64, |n, a| {
+            let width = (ghost[a] as u64).checked_mul(2)?;
+            n.checked_mul((owned.size[a] as u64).checked_add(width)?)
+        });
+        let bytes = ghosted
+            .and_then(|n| n.checked_mul(std::mem::size_of::<K::Value>() as u64))
+            .and_then(|n| n.checked_mul(nlevels as u64 + 2))
+            .unwrap_or(u64::MAX);
+        driver::check_memory(parallel, "size", bytes)?;
         let levels: Vec<Field<K::Value>> = (0..nlevels)
             .map(|level| stencil::initial_block(kernel, grid, owned, ghost, level))
             .collect();

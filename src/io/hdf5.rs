@@ -237,16 +237,24 @@ fn spaces(block: &Block) -> Result<(Handle, Handle)> {
     Ok((memory, file))
 }
 
-/// Opens (or creates) `path` for collective access by all ranks of `comm`.
-pub fn open_parallel(comm: &Comm, path: &Path, create: bool) -> hdf5::Result<hdf5::File> {
+/// How [`open_parallel`] opens a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// An existing file, read only.
+    Read,
+    /// An existing file, to write into.
+    ReadWrite,
+}
+
+/// Opens `path` for collective access by all ranks of `comm`.
+pub fn open_parallel(comm: &Comm, path: &Path, access: Access) -> hdf5::Result<hdf5::File> {
     let raw = comm.raw();
     let mut builder = hdf5::File::with_options();
     builder.with_fapl(|p| p.mpio(raw, None));
     let name = mpi_io_name(path);
-    if create {
-        builder.create(&name)
-    } else {
-        builder.open(&name)
+    match access {
+        Access::Read => builder.open(&name),
+        Access::ReadWrite => builder.open_rw(&name),
     }
 }
 

@@ -4,6 +4,9 @@
 
 pub mod checkpoint;
 pub mod hdf5;
+pub mod input;
+pub mod lock;
 pub mod recovery;
 pub mod render;
+pub mod space;
 pub mod xdmf;

@@ -3,7 +3,7 @@
 //! driver makes the decisions collective.
 
 use crate::error::{Error, Result};
-use crate::io::checkpoint;
+use crate::io::checkpoint::{self, Param};
 use std::path::{Path, PathBuf};
 
 /// `simulation`'s checkpoints in `dir` (`NAME_STEP.h5`, complete files only: a file
@@ -37,14 +37,26 @@ pub fn set_aside(path: &Path) -> Result<PathBuf> {
     Ok(aside)
 }
 
-/// `--keep`: deletes all but the newest `keep` (at least 1) of `simulation`'s checkpoints
-/// in `dir` up to step `newest`, the one just written (and their XDMF sidecars); returns
-/// the deleted files. The checkpoint of `newest` is always kept, and later checkpoints
-/// (another run's, in the same directory) are never touched.
-pub fn prune(dir: &Path, simulation: &str, keep: usize, newest: u64) -> Result<Vec<PathBuf>> {
+/// `--keep`: deletes all but the newest `keep` (at least 1) of this run's checkpoints in
+/// `dir` up to step `newest`, the one just written (and their XDMF sidecars); returns the
+/// deleted files. This run's: `simulation`'s, with these `parameters` (read serially
+/// from each file's header); a file of other parameters, or one whose header cannot be
+/// read, is another run's and stays. The checkpoint of `newest` is always kept, and later
+/// checkpoints are never touched.
+pub fn prune(
+    dir: &Path,
+    simulation: &str,
+    parameters: &[(String, Param)],
+    keep: usize,
+    newest: u64,
+) -> Result<Vec<PathBuf>> {
+    let ours = |path: &Path| {
+        checkpoint::header_of(path).is_ok_and(|h| same_parameters(&h.parameters, parameters))
+    };
     let old: Vec<PathBuf> = checkpoints_in(dir, simulation)
         .into_iter()
         .filter(|&(step, _)| step <= newest)
+        .filter(|(step, path)| *step == newest || ours(path))
         .skip(keep.max(1))
         .map(|(_, p)| p)
         .collect();
@@ -53,6 +65,11 @@ pub fn prune(dir: &Path, simulation: &str, keep: usize, newest: u64) -> Result<V
         let _ = std::fs::remove_file(p.with_extension("xmf"));
     }
     Ok(old)
+}
+
+/// Whether two parameter lists hold the same values, in any order.
+fn same_parameters(a: &[(String, Param)], b: &[(String, Param)]) -> bool {
+    a.len() == b.len() && a.iter().all(|p| b.contains(p))
 }
 
 /// `DIR/NAME_STEP.h5` as the checkpoint of `simulation` at `step`.
@@ -65,7 +82,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn checkpoints_are_listed_newest_first_and_pruned() {
+    fn checkpoints_are_listed_newest_first_and_unreadable_ones_never_pruned() {
         let dir = std::env::temp_dir().join(format!("tessera-recovery-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         for name in [
@@ -81,17 +98,11 @@ mod tests {
         }
         let steps: Vec<u64> = checkpoints_in(&dir, "heat").iter().map(|c| c.0).collect();
         assert_eq!(steps, [30, 20, 10]);
-        // pruning after writing step 20: a later checkpoint (another run's) is not touched
-        let gone = prune(&dir, "heat", 1, 20).unwrap();
-        assert_eq!(gone, [dir.join("heat_00000010.h5")]);
-        let steps: Vec<u64> = checkpoints_in(&dir, "heat").iter().map(|c| c.0).collect();
-        assert_eq!(steps, [30, 20]);
-        // after step 30, keeping 0 still keeps the one just written
-        let gone = prune(&dir, "heat", 0, 30).unwrap();
-        assert_eq!(gone.len(), 1);
-        assert!(!dir.join("heat_00000020.xmf").exists());
-        let steps: Vec<u64> = checkpoints_in(&dir, "heat").iter().map(|c| c.0).collect();
-        assert_eq!(steps, [30]);
+        // files whose header cannot be read are not this run's: pruning leaves them, but
+        // never the one just written counts against --keep
+        assert!(prune(&dir, "heat", &[], 1, 20).unwrap().is_empty());
+        let gone = prune(&dir, "heat", &[], 0, 30).unwrap();
+        assert!(gone.is_empty(), "{gone:?}");
         assert!(dir.join("wave_00000060.h5").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }

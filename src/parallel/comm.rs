@@ -55,6 +55,13 @@ impl Comm {
         Comm::new(self.comm.duplicate())
     }
 
+    /// The ranks of this communicator that share this node's memory
+    /// (`MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)`). Collective.
+    pub fn node(&self) -> Comm {
+        let key = i32::try_from(self.rank).expect("rank fits an i32");
+        Comm::new(self.comm.split_shared(key))
+    }
+
     /// Splits the communicator: ranks passing the same `color` form one new communicator,
     /// ordered by `key` (ties by their rank here). Collective.
     pub fn split(&self, color: usize, key: usize) -> Comm {

@@ -3,6 +3,9 @@
 
 use crate::error::{Error, Result};
 
+/// The most threads a rank starts (more is a typing mistake, not a machine).
+pub const MAX_THREADS: usize = 4096;
+
 /// Threads that share the rows of a rank's block (`--threads`). Each output row is
 /// computed by the same expression whichever thread computes it, and reductions are exact
 /// ([`ExactSum`](super::exact_sum::ExactSum)), so results do not depend on the thread count.
@@ -15,6 +18,12 @@ impl Threads {
     pub fn new(count: usize) -> Result<Threads> {
         if count == 0 {
             return Err(Error::value("threads", "must be at least 1"));
+        }
+        if count > MAX_THREADS {
+            return Err(Error::value(
+                "threads",
+                format!("{count} is more than {MAX_THREADS} threads per rank"),
+            ));
         }
         let pool = if count == 1 {
             None

@@ -108,7 +108,7 @@ pub fn spawn_mpirun(n: usize, bin: &str, args: &[&str]) -> std::process::Child {
         .expect("spawn mpirun")
 }
 
-fn mpirun_command(n: usize, bin: &str, args: &[&str]) -> Command {
+pub fn mpirun_command(n: usize, bin: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new("mpirun");
     cmd.args(["--oversubscribe", "-n", &n.to_string(), bin])
         .args(args);
@@ -415,4 +415,27 @@ pub fn observed_order(run: &Run, name: &str) -> f64 {
     let tok = rest.split_whitespace().next().unwrap_or("");
     tok.parse()
         .unwrap_or_else(|_| panic!("'{tok}' after '{name}' is not a number:\n{}", run.stdout))
+}
+
+/// The `n` rank processes of a running `mpirun` (its children).
+pub fn ranks_of(mpirun: &std::process::Child, n: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let out = std::process::Command::new("pgrep")
+            .args(["-P", &mpirun.id().to_string()])
+            .output()
+            .unwrap();
+        let pids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if pids.len() >= n {
+            return pids;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("mpirun started no ranks");
+}
+
+pub fn signal(sig: &str, pid: &str) {
+    let _ = std::process::Command::new("kill").args([sig, pid]).status();
 }

@@ -53,7 +53,7 @@
 use super::advection_stability::{cfl_limit, symbol};
 use crate::error::{Error, Name, Result};
 use crate::grid::field::{Field, RowStencil};
-use crate::grid::geometry::IndexBox;
+use crate::grid::geometry::{Grid, IndexBox};
 use crate::grid::stencil::{GlobalIndex, Kernel, DEFAULT_DT_FRACTION};
 use crate::parallel::exact_sum::ExactSum;
 // num_complex gives the same bits as the hand-written complex type it replaced: see the
@@ -226,10 +226,9 @@ impl Advection {
         velocity: &[f64],
         dt: Option<f64>,
     ) -> Result<Advection> {
+        // a grid first: the spacing and the time step are derived from it
+        Grid::new(shape, &vec![true; shape.len()])?;
         let ndim = shape.len();
-        if !(1..=3).contains(&ndim) || shape.contains(&0) {
-            return Err(Error::value("size", "needs 1 to 3 positive extents"));
-        }
         if velocity.len() != ndim {
             return Err(Error::value(
                 "velocity",
@@ -270,8 +269,19 @@ impl Advection {
                 false,
             ),
         };
-        let mut steps_per_period =
-            (period / (DEFAULT_DT_FRACTION * dt_limit)).ceil().max(1.0) as u64;
+        // a velocity so large (or small) that the time step it needs, or the period, is not
+        // a usable number would compute nothing and "validate"
+        let steps = period / (DEFAULT_DT_FRACTION * dt_limit);
+        if !(speed.is_finite() && dt_limit.is_normal() && period.is_normal() && steps < 1e15) {
+            return Err(Error::value(
+                "velocity",
+                format!(
+                    "{velocity:?} needs a time step of {dt_limit:e} over a period of \
+                     {period:e}: not a computable run; choose a less extreme velocity"
+                ),
+            ));
+        }
+        let mut steps_per_period = steps.ceil().max(1.0) as u64;
         while period / steps_per_period as f64 > DEFAULT_DT_FRACTION * dt_limit {
             steps_per_period += 1;
         }

@@ -37,6 +37,7 @@
 
 use crate::error::{Error, Result};
 use crate::grid::field::{Field, RowStencil};
+use crate::grid::geometry::{Grid, IndexBox};
 use crate::grid::stencil::{GlobalIndex, Kernel};
 use crate::parallel::exact_sum::ExactSum;
 use std::f64::consts::PI;
@@ -103,6 +104,8 @@ impl Poisson {
     /// The problem on `shape` with `method`; `omega` only matters for SOR (default: the
     /// optimal value for the model problem, `2 / (1 + sin(pi h_max))`).
     pub fn new(shape: &[usize], method: Method, omega: Option<f64>) -> Result<Poisson> {
+        // a grid first: the spacing and the default omega are derived from it
+        Grid::new(shape, &vec![false; shape.len()])?;
         let ndim = shape.len();
         let off = 3 - ndim;
         let mut h = [1.0; 3];
@@ -202,9 +205,8 @@ impl Poisson {
     }
 
     /// This rank's share of `||f||_2^2` over the owned cells of `u`'s block.
-    pub fn local_rhs_norm2(&self, u: &Field<f64>) -> ExactSum {
+    pub fn local_rhs_norm2(&self, o: &IndexBox) -> ExactSum {
         let mut sum = ExactSum::new();
-        let o = u.owned();
         for i in o.lo[0]..o.hi()[0] {
             for j in o.lo[1]..o.hi()[1] {
                 for k in o.lo[2]..o.hi()[2] {
@@ -364,7 +366,7 @@ mod tests {
         let mut next = u.clone();
         let inner = u.interior();
         let threads = Threads::serial();
-        let fnorm = p.local_rhs_norm2(&u).value().sqrt();
+        let fnorm = p.local_rhs_norm2(&u.owned()).value().sqrt();
         let residual = |u: &Field<f64>| {
             stencil::sum_rows(&[u], &inner, &threads, |row, s| p.residual_row(row, s))
                 .value()
