@@ -280,7 +280,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
             let refine = 1u64 << l;
             let (dt, steps) = (dt0 / refine as f64, steps0.saturating_mul(refine));
             let (adv, decomposition) = parallel.agree(setup(parallel, cli, shape, Some(dt)))?;
-            let job = study::level_job(steps, adv.dt(), parameters(cli, &adv));
+            let job = study::level_job(steps, adv.dt(), parameters(cli, &adv), cli.run.max_runtime);
             let (sim, outcome) = stepper::run(
                 parallel,
                 &decomposition,

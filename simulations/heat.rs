@@ -208,7 +208,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
                 cli.run.steps.saturating_mul(refine * refine),
             );
             let (heat, decomposition) = parallel.agree(setup(parallel, cli, shape, dt))?;
-            let job = study::level_job(steps, dt, parameters(cli, dt));
+            let job = study::level_job(steps, dt, parameters(cli, dt), cli.run.max_runtime);
             let (sim, outcome) = stepper::run(
                 parallel,
                 &decomposition,

@@ -212,7 +212,12 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
         |l, shape| {
             let (poisson, decomposition) = parallel.agree(setup(parallel, cli, shape))?;
             let (options, _) = grid_options(parallel, cli, &poisson, &decomposition);
-            let job = study::level_job(cli.run.steps, 0.0, parameters(&poisson));
+            let job = study::level_job(
+                cli.run.steps,
+                0.0,
+                parameters(&poisson),
+                cli.run.max_runtime,
+            );
             let (sim, outcome) = stepper::run(parallel, &decomposition, &poisson, &options, &job)?;
             let (error, bound, _) = check(parallel, &poisson, &sim);
             study::check_level(

@@ -14,7 +14,7 @@
 
 use clap::error::ErrorKind;
 use clap::Parser;
-use hdf5::types::{FixedUnicode, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::types::{FixedAscii, FixedUnicode, TypeDescriptor, VarLenAscii, VarLenUnicode};
 use hdf5::{Hyperslab, SliceOrIndex};
 use ndarray::{Array2, Axis};
 use std::path::{Path, PathBuf};
@@ -83,7 +83,13 @@ fn read_string_attr(file: &hdf5::File, name: &str) -> Option<String> {
         TypeDescriptor::VarLenAscii if legacy => {
             attr.read_scalar::<VarLenAscii>().ok()?.as_bytes().to_vec()
         }
-        TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => attr
+        // HDF5 converts fixed-length strings between sizes, not between character sets
+        TypeDescriptor::FixedAscii(_) => attr
+            .read_scalar::<FixedAscii<1024>>()
+            .ok()?
+            .as_bytes()
+            .to_vec(),
+        TypeDescriptor::FixedUnicode(_) => attr
             .read_scalar::<FixedUnicode<1024>>()
             .ok()?
             .as_bytes()

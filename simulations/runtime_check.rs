@@ -449,7 +449,8 @@ fn sub_communicators(p: &Parallel, out: &mut Findings) {
 }
 
 /// `agree` without failures, then with failures on the odd ranks and the last: the lowest
-/// failing rank must get its own error back, every other rank `ReportedElsewhere`. (This
+/// failing rank must get its own error back, every other rank `ReportedElsewhere`; and
+/// agreeing that outcome again changes nothing. (This
 /// leaves exit status 1 recorded in `p`, which matters only for an error returned outside
 /// `agree`: this binary has none.)
 fn agree(p: &Parallel, out: &mut Findings) {
@@ -464,10 +465,16 @@ fn agree(p: &Parallel, out: &mut Findings) {
     } else {
         Ok(rank)
     });
-    let want = if rank == first {
-        error()
-    } else {
-        Error::ReportedElsewhere
+    let want = || {
+        if rank == first {
+            error()
+        } else {
+            Error::ReportedElsewhere
+        }
     };
-    out.expect("agree(Err on some ranks)", show(&got), show(&Err(want)));
+    out.expect("agree(Err on some ranks)", show(&got), show(&Err(want())));
+    // agreed again (a nested call): the same rank still holds the error, the others stay
+    // quiet, even though every rank now passes an error
+    let again = p.agree(got);
+    out.expect("agree(agree(Err))", show(&again), show(&Err(want())));
 }

@@ -142,8 +142,13 @@ fn run(parallel: &Parallel) -> Result<()> {
 
 /// The time step: --dt, or --cfl (default 0.8) times the stability limit.
 fn time_step(cli: &Cli, limit: f64) -> Result<f64> {
-    let fraction = cli.cfl.unwrap_or(stencil::DEFAULT_DT_FRACTION);
-    stencil::time_step(cli.dt, fraction, limit, "c")
+    match cli.cfl {
+        Some(cfl) if !(cfl > 0.0 && cfl <= 1.0) => Err(Error::Unstable(format!(
+            "--cfl {cfl} is not in (0, 1]: leapfrog needs the Courant number c dt sqrt(sum 1/h^2) <= 1"
+        ))),
+        Some(cfl) => stencil::time_step(cli.dt, cfl, limit, "c"),
+        None => stencil::time_step(cli.dt, stencil::DEFAULT_DT_FRACTION, limit, "c"),
+    }
 }
 
 /// The problem and its split over the ranks, or why not.
@@ -153,13 +158,6 @@ fn setup(
     shape: &[usize],
     dt: f64,
 ) -> Result<(Wave, Decomposition)> {
-    if let Some(cfl) = cli.cfl {
-        if !(cfl > 0.0 && cfl <= 1.0) {
-            return Err(Error::Unstable(format!(
-                "--cfl {cfl} is not in (0, 1]: leapfrog needs the Courant number c dt sqrt(sum 1/h^2) <= 1"
-            )));
-        }
-    }
     let wave = Wave::new(shape, cli.bc, cli.c, dt)?;
     let periodic = cli.bc == Boundary::Periodic;
     Ok((wave, cli.run.decomposition(parallel, shape, periodic)?))
@@ -304,7 +302,7 @@ fn convergence_study(parallel: &Parallel, cli: &Cli) -> Result<()> {
             let refine = 1u64 << l;
             let (dt, steps) = (dt0 / refine as f64, cli.run.steps.saturating_mul(refine));
             let (wave, decomposition) = parallel.agree(setup(parallel, cli, shape, dt))?;
-            let job = study::level_job(steps, dt, parameters(cli, &wave));
+            let job = study::level_job(steps, dt, parameters(cli, &wave), cli.run.max_runtime);
             let (mut sim, outcome) = stepper::run(
                 parallel,
                 &decomposition,

@@ -1,7 +1,8 @@
 //! What memory this node allows a job: the least of the memory the kernel says is
-//! available (`MemAvailable` in `/proc/meminfo`), the room left under the job's cgroup
-//! limit (`memory.max` minus `memory.current`, cgroup v2; Slurm and containers set it),
-//! and the address-space limit (`RLIMIT_AS`, `ulimit -v`). A run compares its estimate
+//! available (`MemAvailable` in `/proc/meminfo`) and the room left under the cgroup
+//! limits of the job (`memory.max` less what is in use, cgroup v2, on the process's cgroup
+//! and its ancestors; Slurm and containers set them), shared by the ranks of a node; and
+//! what one process may still map (`RLIMIT_AS`, `ulimit -v`). A run compares its estimate
 //! with it before allocating, so what cannot fit is refused with both numbers instead of
 //! dying in an allocation abort.
 
@@ -15,7 +16,8 @@ pub struct Limit {
     pub source: &'static str,
 }
 
-/// The tightest of the node's memory limits, or `None` if none can be read.
+/// The tightest of the node's memory limits (`MemAvailable`, the cgroup's room), shared
+/// by every rank on the node; `None` if none can be read.
 pub fn available() -> Option<Limit> {
     let mut limits = Vec::new();
     if let Some(kib) = meminfo_kib("MemAvailable") {
@@ -30,13 +32,24 @@ pub fn available() -> Option<Limit> {
             source: "the cgroup limit",
         });
     }
-    if let Some(bytes) = address_space_limit() {
-        limits.push(Limit {
-            bytes,
-            source: "RLIMIT_AS",
-        });
-    }
     limits.into_iter().min_by_key(|l| l.bytes)
+}
+
+/// What this one process may still map (`RLIMIT_AS` less what it maps already), if limited.
+pub fn process_room() -> Option<Limit> {
+    let limit = address_space_limit()?;
+    let mapped = status_kib("VmSize").unwrap_or(0).saturating_mul(1024);
+    Some(Limit {
+        bytes: limit.saturating_sub(mapped),
+        source: "RLIMIT_AS",
+    })
+}
+
+fn status_kib(key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn meminfo_kib(key: &str) -> Option<u64> {
@@ -46,15 +59,38 @@ fn meminfo_kib(key: &str) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// `memory.max - memory.current` of this process's cgroup (v2), if it has a limit.
+/// The least room under `memory.max` of this process's cgroup and its ancestors (cgroup
+/// v2; a Slurm job's limit is on an ancestor of its tasks' cgroups): `memory.max` less
+/// what is in use, not counting page cache the kernel can reclaim (`inactive_file`).
 fn cgroup_room() -> Option<u64> {
     let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
     let rel = own.lines().find_map(|l| l.strip_prefix("0::"))?;
-    let dir = Path::new("/sys/fs/cgroup").join(rel.trim_start_matches('/'));
-    let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
-    let max: u64 = read("memory.max")?.trim().parse().ok()?; // "max": no limit
-    let current: u64 = read("memory.current")?.trim().parse().ok()?;
-    Some(max.saturating_sub(current))
+    let root = Path::new("/sys/fs/cgroup");
+    let mut dir = root.join(rel.trim_start_matches('/'));
+    let mut room: Option<u64> = None;
+    while dir.starts_with(root) {
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+        // "max": no limit at this level
+        let max = read("memory.max").and_then(|m| m.trim().parse::<u64>().ok());
+        if let (Some(max), Some(current)) = (
+            max,
+            read("memory.current").and_then(|c| c.trim().parse::<u64>().ok()),
+        ) {
+            let cache = read("memory.stat")
+                .and_then(|st| {
+                    st.lines()
+                        .find_map(|l| l.strip_prefix("inactive_file "))
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                })
+                .unwrap_or(0);
+            let here = max.saturating_sub(current.saturating_sub(cache));
+            room = Some(room.map_or(here, |r| r.min(here)));
+        }
+        if !dir.pop() {
+            break;
+        }
+    }
+    room
 }
 
 fn address_space_limit() -> Option<u64> {

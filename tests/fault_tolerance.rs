@@ -307,10 +307,14 @@ fn a_stop_signal_during_start_up_ends_with_exit_75_not_a_signal_death() {
         let r = wait_with_limit(child, Duration::from_secs(60), "heat stopped at start-up");
         assert_eq!(r.status, Some(75), "{}\n{}", r.stdout, r.stderr);
         assert!(
-            r.stderr.contains("heat: stopped: SIGTERM received"),
+            r.stderr.contains(
+                "heat: stopped: SIGTERM received during start-up: stopped at step 0 before \
+                 computing anything; nothing to save"
+            ),
             "{}",
             r.stderr
         );
         assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+        assert!(!checkpoint_of(dir.path(), "heat", 0).exists());
     }
 }

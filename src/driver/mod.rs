@@ -84,7 +84,9 @@ pub trait Stepper {
         None
     }
 
-    /// Writes the state: attributes describing the geometry and the datasets.
+    /// Writes the state: attributes describing the geometry and the datasets. Called once
+    /// on a dry run that only counts bytes (to reserve the file's space) and once for
+    /// real, so it must make the same calls both times and have no other effect.
     fn save(&self, parallel: &Parallel, writer: &mut Writer) -> Result<()>;
 
     /// Whether `checkpoint` (already known to be this simulation's, with this run's
@@ -431,20 +433,32 @@ fn restore_from<S: Stepper>(
 pub fn check_memory(parallel: &Parallel, parameter: &'static str, bytes: u64) -> Result<()> {
     let node = parallel.node();
     let (on_node, ranks) = (node.sum(bytes), node.size());
-    let verdict = match memory::available() {
-        Some(limit) if on_node > limit.bytes => Err(Error::value(
+    let refuse = |limit: memory::Limit, needed: String, hint: &str| {
+        Err(Error::value(
             parameter,
             format!(
-                "the run needs {} of memory per rank ({} for the {ranks} rank{} on this node), \
-                 but the node allows {} ({}); choose a smaller {} or spread the run over more nodes",
+                "the run needs {} of memory per rank{needed}, but {} allows {} ({}); choose a smaller {}{hint}",
                 space::human(bytes),
-                space::human(on_node),
-                if ranks == 1 { "" } else { "s" },
+                if limit.source == "RLIMIT_AS" { "a process" } else { "the node" },
                 space::human(limit.bytes),
                 limit.source,
                 Name(parameter)
             ),
-        )),
+        ))
+    };
+    let verdict = match (memory::available(), memory::process_room()) {
+        (Some(limit), _) if on_node > limit.bytes => refuse(
+            limit,
+            format!(
+                " ({} for the {ranks} rank{} on this node)",
+                space::human(on_node),
+                if ranks == 1 { "" } else { "s" }
+            ),
+            " or spread the run over more nodes",
+        ),
+        (_, Some(limit)) if bytes > limit.bytes => {
+            refuse(limit, String::new(), " or raise the limit (ulimit -v)")
+        }
         _ => Ok(()),
     };
     parallel.agree(verdict)
@@ -463,8 +477,21 @@ fn lock_output_dir(
         Ok(None)
     };
     let lock = parallel.agree(lock)?;
-    if let Some(why) = lock.as_ref().and_then(|l| l.unsupported.as_ref()) {
-        println!("  warning: {why}");
+    if let Some(lock) = &lock {
+        match &lock.unsupported {
+            Some(why) => println!("  warning: {why}"),
+            // the directory is this run's: what interrupted writes left can go
+            None => {
+                let removed = recovery::remove_leftovers(dir, simulation);
+                if !removed.is_empty() {
+                    println!(
+                        "  removed {} temporary file(s) of interrupted writes in {}",
+                        removed.len(),
+                        dir.display()
+                    );
+                }
+            }
+        }
     }
     Ok(lock)
 }

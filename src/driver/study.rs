@@ -66,16 +66,19 @@ pub fn refined(coarse: &[usize], level: u32, periodic: bool) -> Result<Vec<usize
 /// Bytes per cell a study level holds at most (`f64` state and scratch levels).
 const STUDY_BYTES_PER_CELL: u64 = 32;
 
-/// The job of one level: `end_step` steps of `dt`, no checkpoints, no progress lines.
+/// The job of one level: `end_step` steps of `dt`, no checkpoints, no progress lines; it
+/// stops (exit 75, nothing saved) once `max_runtime` has passed since the level began.
 pub fn level_job(
     end_step: u64,
     dt: f64,
     parameters: Vec<(String, crate::io::checkpoint::Param)>,
+    max_runtime: Option<std::time::Duration>,
 ) -> JobOptions {
     JobOptions {
         write_checkpoints: false,
         progress_every: 0.0,
         parameters,
+        max_runtime,
         ..JobOptions::new(end_step, dt, PathBuf::new())
     }
 }

@@ -147,7 +147,13 @@ impl GridOptions {
             .check_ghost_width(ghost, needed)
             .map_err(|e| match self.ghost {
                 // the user gave the exchange interval, not the width it implies
-                None if s > 1 => Error::value("steps-per-exchange", format!("{s} needs {e}")),
+                None if s > 1 => Error::value(
+                    "steps-per-exchange",
+                    format!(
+                        "{s} steps between exchanges need {needed} ghost layers, more than the \
+                         thinnest block holds; use fewer steps between exchanges or fewer ranks"
+                    ),
+                ),
                 _ => e,
             })
     }

@@ -241,21 +241,27 @@ pub fn write(
     let bytes = parallel.sum(bytes);
     // Every rank has closed and synced the file: make it visible under its real name.
     let renamed = if parallel.is_root() {
-        let renamed = std::fs::rename(&tmp, &path)
-            .map_err(|e| Error::io(format!("renaming {} into place", tmp.display()), e));
-        if renamed.is_err() {
+        std::fs::rename(&tmp, &path).map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-        }
-        renamed
-            .and_then(|_| sync(dir))
-            .and_then(|_| match &sidecar {
-                Some(s) => xdmf::write(&path, &header.simulation, header.time, s),
-                None => Ok(()),
-            })
+            Error::io(format!("renaming {} into place", tmp.display()), e)
+        })
     } else {
         Ok(())
     };
     parallel.agree(renamed).map_err(not_written)?;
+    // In place: what fails from here on leaves a complete checkpoint behind.
+    let finished = if parallel.is_root() {
+        sync(dir).and_then(|_| match &sidecar {
+            Some(s) => xdmf::write(&path, &header.simulation, header.time, s),
+            None => Ok(()),
+        })
+    } else {
+        Ok(())
+    };
+    parallel.agree(finished).map_err(|e| match e {
+        Error::ReportedElsewhere => e,
+        e => Error::io(format!("checkpoint {} written, but", path.display()), e),
+    })?;
     Ok(Written { path, bytes })
 }
 
@@ -302,7 +308,7 @@ fn free_text(dir: &Path) -> String {
 
 /// Writes the temporary file `tmp` collectively: rank 0 creates it as an empty HDF5 file
 /// and reserves `needed` bytes for it, every rank opens it through MPI-IO and `body`
-/// writes and closes it, the unused reservation is given back, and every rank syncs
+/// writes and closes it, and every rank syncs
 /// what it wrote. Each stage's failure on any rank is agreed before the next collective
 /// call; after a failure the file is removed. Collective.
 fn write_tmp<T>(
@@ -321,12 +327,10 @@ fn write_tmp<T>(
         let file = h5::open_parallel(parallel, tmp, h5::Access::ReadWrite)
             .map_err(|e| Error::io(format!("opening {}", tmp.display()), e));
         let file = parallel.agree(file)?;
+        // (What is reserved past the file's end, the metadata margin, stays allocated: a
+        // hole punched from one rank's view of the file's size could cut off data
+        // another rank wrote, so none is.)
         let written = parallel.agree(body(file))?;
-        if parallel.is_root() {
-            if let Ok(f) = std::fs::OpenOptions::new().write(true).open(tmp) {
-                space::release_unused(&f, needed);
-            }
-        }
         // Durable: every rank syncs what it wrote (on a cluster, each node its own pages).
         parallel.agree(sync(tmp))?;
         Ok(written)

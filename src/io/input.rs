@@ -9,11 +9,13 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 /// `statfs` magic numbers of virtual file systems whose files are not data on disk.
-const VIRTUAL_FILE_SYSTEMS: [(i64, &str); 5] = [
+const VIRTUAL_FILE_SYSTEMS: [(i64, &str); 7] = [
     (0x9fa0, "/proc"),
     (0x6265_6572, "/sys"),
     (0x6462_6720, "debugfs"),
-    (0x2762_8e4f, "cgroup"),
+    (0x7472_6163, "tracefs"),
+    (0x7363_6673, "securityfs"),
+    (0x0027_e0eb, "cgroup"),
     (0x6367_7270, "cgroup2"),
 ];
 

@@ -1,7 +1,8 @@
 //! One run per output directory: an advisory lock (`flock`) on `DIR/.tessera.lock`,
 //! held for the run's life. The kernel releases it when the process ends in any way
-//! (`kill -9`, a Slurm time-out, a node's reboot), so no stale lock is ever left; the
-//! file itself stays and names the last holder. A second run on the directory is
+//! (`kill -9`, a Slurm time-out), so a local or Lustre directory is never left locked;
+//! the file itself stays and names the last holder. (On NFS, a crashed client's lock
+//! lasts until the server notices; a `local_lock` mount locks per node only.) A second run on the directory is
 //! refused before it touches anything, with the holder's process, host and start time.
 
 use crate::error::{Error, Name, Result};

@@ -72,6 +72,27 @@ fn same_parameters(a: &[(String, Param)], b: &[(String, Param)]) -> bool {
     a.len() == b.len() && a.iter().all(|p| b.contains(p))
 }
 
+/// Removes what interrupted writes of `simulation` left in `dir` (`NAME_STEP.h5.ID.tmp`
+/// and probe files, which may hold a whole checkpoint's reserved space); returns them.
+/// Only for the holder of the directory's lock: no other run is writing there.
+pub fn remove_leftovers(dir: &Path, simulation: &str) -> Vec<PathBuf> {
+    let (checkpoint, probe) = (format!("{simulation}_"), format!(".{simulation}.probe."));
+    let leftovers: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let ours = (name.starts_with(&checkpoint) && name.contains(".h5."))
+                || name.starts_with(&probe);
+            (ours && name.ends_with(".tmp")).then(|| dir.join(name))
+        })
+        .collect();
+    leftovers
+        .into_iter()
+        .filter(|p| std::fs::remove_file(p).is_ok())
+        .collect()
+}
+
 /// `DIR/NAME_STEP.h5` as the checkpoint of `simulation` at `step`.
 pub fn checkpoint_path(dir: &Path, simulation: &str, step: u64) -> PathBuf {
     dir.join(checkpoint::file_name(simulation, step))

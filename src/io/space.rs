@@ -20,10 +20,12 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
 }
 
 /// Reserves disk blocks for the first `bytes` of `file` without changing its size
-/// (`fallocate` with `FALLOC_FL_KEEP_SIZE`), so writes up to that size cannot fail for
-/// want of space or quota (`ENOSPC`, `EDQUOT`): those errors come from here instead.
-/// Where the file system cannot reserve (`EOPNOTSUPP`), the free space of `dir` is
-/// compared with `bytes` instead.
+/// (`fallocate` with `FALLOC_FL_KEEP_SIZE`), so that on file systems that allocate in
+/// place (ext4, XFS, tmpfs, Lustre) writes up to that size do not fail for want of space
+/// or quota (`ENOSPC`, `EDQUOT`): those errors come from here instead. Copy-on-write file
+/// systems (ZFS, btrfs) may still run out later. Where the file system cannot reserve
+/// (`EOPNOTSUPP`), the free space of `dir` is compared with `bytes` instead (which does
+/// not see a user's quota).
 pub fn reserve(file: &std::fs::File, dir: &Path, bytes: u64) -> std::io::Result<()> {
     let len =
         libc::off_t::try_from(bytes).map_err(|_| std::io::Error::from_raw_os_error(libc::EFBIG))?;
@@ -40,32 +42,6 @@ pub fn reserve(file: &std::fs::File, dir: &Path, bytes: u64) -> std::io::Result<
         },
         _ => Err(err),
     }
-}
-
-/// Gives back what [`reserve`] set aside past the end of `file` (best effort: blocks
-/// reserved beyond the end of a file otherwise stay allocated for its life).
-pub fn release_unused(file: &std::fs::File, reserved: u64) {
-    let Ok(len) = file.metadata().map(|m| m.len()) else {
-        return;
-    };
-    if reserved <= len {
-        return;
-    }
-    let (Ok(start), Ok(count)) = (
-        libc::off_t::try_from(len),
-        libc::off_t::try_from(reserved - len),
-    ) else {
-        return;
-    };
-    // SAFETY: a plain system call on a descriptor `file` owns.
-    unsafe {
-        libc::fallocate(
-            file.as_raw_fd(),
-            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-            start,
-            count,
-        )
-    };
 }
 
 /// `bytes` for people: `512 B`, `3.2 KiB`, `1.0 MiB`, `2.50 GiB`.
@@ -96,13 +72,12 @@ mod tests {
     }
 
     #[test]
-    fn a_reservation_keeps_the_size_and_is_given_back() {
+    fn a_reservation_keeps_the_size() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         let file = std::fs::File::create(&path).unwrap();
         reserve(&file, dir.path(), 1 << 20).unwrap();
         assert_eq!(file.metadata().unwrap().len(), 0);
-        release_unused(&file, 1 << 20);
         assert!(free_bytes(dir.path()).is_some());
         // more than any disk holds is refused, not granted
         assert!(reserve(&file, dir.path(), 1 << 62).is_err());

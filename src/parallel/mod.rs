@@ -79,28 +79,39 @@ impl Parallel {
     }
 
     /// Collective: all ranks learn whether any rank failed. Returns `Ok` everywhere if none
-    /// did. Otherwise the lowest failing rank gets its own error back (and reports it) while
-    /// every other rank gets [`Error::ReportedElsewhere`]; all of them then exit cleanly
-    /// with the exit code of the reported error.
+    /// did. Otherwise the lowest rank with an error of its own gets it back (and reports it)
+    /// while every other rank gets [`Error::ReportedElsewhere`]; all of them then exit
+    /// cleanly with the exit code of the reported error.
+    ///
+    /// A rank passing [`Error::ReportedElsewhere`] (an error already agreed in a nested
+    /// call) fails with the others but never becomes the reporter, so the rank that holds
+    /// the real error still reports it, and the exit code agreed then stands.
     pub fn agree<T>(&self, result: Result<T>) -> Result<T> {
-        let mine = if result.is_err() {
-            self.rank() as u64
-        } else {
-            u64::MAX
-        };
-        let first = self.min(mine);
-        if first == u64::MAX {
+        let own = matches!(&result, Err(e) if !matches!(e, Error::ReportedElsewhere));
+        // one reduction: the lowest rank with an error of its own (as MAX - rank, so that
+        // a maximum finds it), and whether any rank failed at all
+        let agreed = self.max_each(&[
+            if own {
+                u64::MAX - self.rank() as u64
+            } else {
+                0
+            },
+            u64::from(result.is_err()),
+        ]);
+        if agreed[1] == 0 {
             return result;
         }
-        let reporter = first == self.rank() as u64;
-        let code = match &result {
-            Err(e) if reporter => e.exit_code(),
-            _ => 0,
-        };
-        let agreed = self.max(u32::from(code));
-        self.agreed_exit_code.set(Some(agreed as u8));
+        let reporter = (agreed[0] > 0).then(|| u64::MAX - agreed[0]);
+        if let Some(reporter) = reporter {
+            let code = match &result {
+                Err(e) if reporter == self.rank() as u64 => e.exit_code(),
+                _ => 0,
+            };
+            let agreed = self.max(u32::from(code));
+            self.agreed_exit_code.set(Some(agreed as u8));
+        }
         match result {
-            Err(e) if reporter => Err(e),
+            Err(e) if reporter == Some(self.rank() as u64) => Err(e),
             _ => Err(Error::ReportedElsewhere),
         }
     }
