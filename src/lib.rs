@@ -12,6 +12,8 @@
 //!   checkpoint cadence, restarts, signals and deadlines, progress, the run report.
 //! - [`grid`]: the stencil family: ghosted blocks on a decomposed grid, halo exchange,
 //!   the stencil contract and the kernels in `grid/kernels` (no MPI there).
+//! - [`particles`]: the particle family (being built): the particle store and pair
+//!   potentials (no MPI there).
 //! - [`cli`]: the flags every simulation binary shares. Binaries in `simulations/` sit on top.
 
 pub mod cli;
@@ -21,6 +23,7 @@ pub mod grid;
 pub mod io;
 pub mod memory;
 pub mod parallel;
+pub mod particles;
 pub mod partition;
 pub mod signals;
 
