@@ -20,6 +20,7 @@
 use clap::Parser;
 use std::process::ExitCode;
 use std::time::Instant;
+use tessera::parallel::threads::MAX_THREADS;
 
 /// STREAM-style copy and triad bandwidth (GB/s, 1 GB = 1e9 bytes, write-allocate not counted).
 #[derive(Parser, Debug)]
@@ -133,8 +134,11 @@ fn run(cli: &Cli) -> Result<(), String> {
         }
         _ => {}
     }
-    if cli.threads > 4096 {
-        return Err(format!("--threads {} is more than 4096", cli.threads));
+    if cli.threads > MAX_THREADS {
+        return Err(format!(
+            "--threads {} is more than {MAX_THREADS}",
+            cli.threads
+        ));
     }
     let n = cli.size_mib * (1 << 20) / std::mem::size_of::<f64>();
     if n < cli.threads {

@@ -8,7 +8,7 @@
 use crate::error::{Error, Name, Result};
 use std::io::{Read, Seek, Write};
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The lock file's name inside the directory.
 pub const LOCK_FILE: &str = ".tessera.lock";
@@ -80,11 +80,6 @@ impl DirectoryLock {
             _file: Some(file),
             unsupported: None,
         })
-    }
-
-    /// The lock file of `dir`.
-    pub fn path(dir: &Path) -> PathBuf {
-        dir.join(LOCK_FILE)
     }
 }
 
