@@ -47,9 +47,10 @@ impl std::str::FromStr for Extents {
     }
 }
 
-/// Flags every stencil simulation takes (flattened into each binary's own parser).
+/// Flags every simulation takes, whatever its family (flattened into each binary's own
+/// parser): the job's length, checkpoints, restarts, limits, progress, threads, report.
 #[derive(clap::Args, Clone, Debug)]
-pub struct RunFlags {
+pub struct JobFlags {
     /// The step at which the run ends, counted from the start of the simulation (so the
     /// same command with --restart finishes the same job).
     #[arg(long, default_value_t = 1000)]
@@ -72,15 +73,9 @@ pub struct RunFlags {
     /// Keep only the newest N checkpoints in --out (default: all).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub keep: Option<u64>,
-    /// Process grid, e.g. 2x2 (default: chosen to minimise the halo volume).
+    /// Process grid, e.g. 2x2 (default: chosen to minimise the surface between ranks).
     #[arg(long, value_name = "AxB[xC]")]
     pub procs: Option<Extents>,
-    /// Ghost-layer width (default: what the stencil and --steps-per-exchange need).
-    #[arg(long, value_name = "W")]
-    pub ghost: Option<usize>,
-    /// Do not overlap the halo exchange with the interior update.
-    #[arg(long)]
-    pub no_overlap: bool,
     /// Allow replacing checkpoint files already in --out.
     #[arg(long)]
     pub overwrite: bool,
@@ -93,17 +88,37 @@ pub struct RunFlags {
     /// Threads per rank sharing each update (results are identical for any count).
     #[arg(long, value_name = "T", default_value_t = 1)]
     pub threads: usize,
-    /// Deep halos: exchange ghosts only every S steps, recomputing a band of ghost cells in
-    /// between (needs --ghost >= S x stencil radius; results are identical to S = 1).
-    #[arg(long, value_name = "S", default_value_t = 1)]
-    pub steps_per_exchange: usize,
     /// Write the run report (parameters, decomposition, per-phase times over ranks,
     /// rates, checkpoints, validation) as JSON to this file at the end.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
 }
 
-impl RunFlags {
+/// Flags every stencil simulation takes: the job's flags and the grid stepper's.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RunFlags {
+    #[command(flatten)]
+    pub common: JobFlags,
+    /// Ghost-layer width (default: what the stencil and --steps-per-exchange need).
+    #[arg(long, value_name = "W")]
+    pub ghost: Option<usize>,
+    /// Do not overlap the halo exchange with the interior update.
+    #[arg(long)]
+    pub no_overlap: bool,
+    /// Deep halos: exchange ghosts only every S steps, recomputing a band of ghost cells in
+    /// between (needs --ghost >= S x stencil radius; results are identical to S = 1).
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub steps_per_exchange: usize,
+}
+
+impl std::ops::Deref for RunFlags {
+    type Target = JobFlags;
+    fn deref(&self) -> &JobFlags {
+        &self.common
+    }
+}
+
+impl JobFlags {
     /// The job's options for these flags, time step `dt` and the run's `parameters`
     /// (recorded in checkpoints, checked on restart).
     pub fn job(&self, dt: f64, parameters: Vec<(String, Param)>) -> JobOptions {
@@ -120,7 +135,9 @@ impl RunFlags {
             ..JobOptions::new(self.steps, dt, self.out.clone())
         }
     }
+}
 
+impl RunFlags {
     /// The split of a grid of `shape` (periodic on every axis, or on none) over the job's
     /// ranks: `--procs` if given, else the process grid that cuts the fewest faces.
     pub fn decomposition(

@@ -68,6 +68,15 @@ pub enum Error {
         readable: u64,
     },
 
+    /// An input file (a LAMMPS data file) that cannot be used: its path, the line
+    /// (0: the file as a whole) and what is wrong.
+    #[error("{}{}: {message}", path.display(), if *line > 0 { format!(" line {line}") } else { String::new() })]
+    InputFile {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+
     /// An I/O failure (file system or HDF5).
     #[error("{context}: {message}")]
     Io { context: String, message: String },
@@ -115,6 +124,15 @@ impl Error {
     pub fn checkpoint(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Checkpoint {
             path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A problem at `line` (1-based; 0 for the whole file) of input file `path`.
+    pub fn input(path: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
+        Error::InputFile {
+            path: path.into(),
+            line,
             message: message.into(),
         }
     }

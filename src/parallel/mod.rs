@@ -7,7 +7,8 @@
 //!   grid); its reductions ([`reduce`]): typed sums, maxima, minima, logical and/or, exact
 //!   sums ([`exact_sum`]) and exclusive prefix sums.
 //! - [`exchange`]: nonblocking exchange of variable-size messages with a set of ranks,
-//!   split into begin / finish; [`ring`]: the ring shift.
+//!   split into begin / finish; [`ring`]: the ring shift; [`route`]: records routed to
+//!   the ranks that own them (all-to-all).
 //! - [`Threads`] ([`threads`]): the threads of one rank.
 //! - [`main_with_mpi`]: the `main` of every simulation binary.
 
@@ -16,6 +17,7 @@ pub mod exact_sum;
 pub mod exchange;
 pub mod reduce;
 pub mod ring;
+pub mod route;
 pub mod threads;
 
 pub use comm::{Comm, ProcessGrid2d};

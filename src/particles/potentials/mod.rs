@@ -10,7 +10,10 @@
 pub mod lj;
 pub mod morse;
 
+use super::cells::NeighbourList;
+use super::force::{self, PairOutput};
 use crate::error::{Error, Result};
+use crate::partition::DIMS;
 
 /// A short-range pair potential.
 pub trait PairPotential: Send + Sync {
@@ -23,6 +26,18 @@ pub trait PairPotential: Send + Sync {
     /// `(E(r), F(r)/r)` for a pair at squared distance `r2 < cutoff^2`, where
     /// `F(r) = -dE/dr` (positive: repulsive).
     fn energy_and_force_over_r(&self, r2: f64) -> (f64, f64);
+
+    /// The pair loop compiled for this potential (called through `dyn PairPotential`,
+    /// the potential's own code is inlined into the loop). Not to be overridden.
+    fn pair_forces(
+        &self,
+        list: &NeighbourList,
+        pos: &[Vec<f64>; DIMS],
+        first: usize,
+        out: PairOutput<'_>,
+    ) {
+        force::pair_forces(self, list, pos, first, out)
+    }
 }
 
 /// The potential `name` with its parameters (`[epsilon, sigma]` for `lj/cut`,

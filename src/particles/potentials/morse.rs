@@ -68,6 +68,7 @@ impl PairPotential for Morse {
         self.cutoff
     }
 
+    #[inline(always)]
     fn energy_and_force_over_r(&self, r2: f64) -> (f64, f64) {
         let r = r2.sqrt();
         let (e, f) = self.unshifted(r);
