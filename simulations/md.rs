@@ -167,6 +167,7 @@ fn run(parallel: &Parallel) -> Result<()> {
     let momentum = last.momentum.iter().fold(0.0f64, |m, p| m.max(p.abs()));
     let momentum_bound = MOMENTUM_BOUND * last.momentum_scale;
     let c = md.counters;
+    let migrated = parallel.sum(c.migrated);
     if parallel.is_root() {
         println!(
             "result at step {} (t = {:.6}): T {:.10}, E_total {:.12} per atom",
@@ -180,7 +181,7 @@ fn run(parallel: &Parallel) -> Result<()> {
             "  total momentum max |sum m v| = {momentum:.3e} (bound {momentum_bound:.3e} = {MOMENTUM_BOUND:.0e} x sum m|v|)"
         );
         println!(
-            "  {} neighbour builds, {} dangerous steps; on rank 0: {} owned atoms, {} ghosts, {} list pairs",
+            "  neighbour builds {}, atoms migrated {migrated}, dangerous steps {}; on rank 0: owned atoms {}, ghosts {}, list pairs {}",
             c.builds,
             c.dangerous_steps,
             md.store().owned(),
@@ -220,12 +221,14 @@ fn options(cli: &Cli) -> Result<MdOptions> {
     let coeff = match (&cli.coeff, cli.potential.as_str()) {
         (Some(c), _) => c.clone(),
         (None, "lj/cut") => vec![1.0, 1.0],
-        (None, other) => {
+        (None, other) if other == "morse" => {
             return Err(Error::arg(
                 "--coeff",
                 format!("the coefficients of '{other}' have no default (morse: d0,alpha,r0)"),
             ))
         }
+        // an unknown potential: the registry names it
+        (None, _) => Vec::new(),
     };
     let potential = potentials::by_name(&cli.potential, &coeff, cli.cutoff, cli.shift)?;
     let positive = |name: &'static str, x: f64| {

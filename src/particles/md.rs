@@ -109,6 +109,8 @@ pub struct Counters {
     /// Steps whose forces came from a list an atom had moved more than half the skin
     /// away from (pairs may have been missed; LAMMPS's "dangerous builds").
     pub dangerous_steps: u64,
+    /// Atoms that arrived at this rank from another at neighbour builds.
+    pub migrated: u64,
     /// Ghost atoms and list pairs on this rank at the last build.
     pub ghosts: u64,
     pub pairs: u64,
@@ -176,7 +178,7 @@ impl MolecularDynamics {
             thermo: Vec::new(),
             counters: Counters::default(),
         };
-        md.migrate(parallel, mine);
+        let _ = md.migrate(parallel, mine);
         parallel.agree(md.check_ids(parallel))?;
         md.rebuild(parallel, 0, false)?;
         parallel.agree(md.check_overlaps())?;
@@ -197,8 +199,9 @@ impl MolecularDynamics {
     }
 
     /// Sends every atom of `atoms` to the rank that owns its reference position and
-    /// makes the atoms received this rank's owned atoms. Collective.
-    fn migrate(&mut self, parallel: &Parallel, atoms: Vec<Atom>) {
+    /// makes the atoms received this rank's owned atoms; returns how many arrived.
+    /// Collective.
+    fn migrate(&mut self, parallel: &Parallel, atoms: Vec<Atom>) -> u64 {
         let mut outgoing = vec![Vec::new(); parallel.size()];
         let mut staying = Vec::with_capacity(atoms.len());
         for atom in atoms {
@@ -212,6 +215,7 @@ impl MolecularDynamics {
         let arrived = parallel.route(&outgoing, Atom::WIRE);
         staying.extend(arrived.chunks_exact(Atom::WIRE).map(Atom::unpack));
         self.store.replace_owned(staying);
+        (arrived.len() / Atom::WIRE) as u64
     }
 
     /// Ids are unique and the count is the header's: checked by gathering ids in order.
@@ -293,7 +297,10 @@ impl MolecularDynamics {
         let owned: Vec<Atom> = (0..self.store.owned())
             .map(|i| self.store.atom(i))
             .collect();
-        self.migrate(parallel, owned);
+        let arrived = self.migrate(parallel, owned);
+        if wrap {
+            self.counters.migrated += arrived;
+        }
         self.sort_by_bin();
         self.ghosts.build(&mut self.store, &self.domain);
         let s = &self.store;
@@ -693,7 +700,7 @@ impl Stepper for MolecularDynamics {
                 "holds an atom outside the box or a value that is not finite",
             ))
         })?;
-        self.migrate(parallel, atoms);
+        let _ = self.migrate(parallel, atoms);
         parallel.agree(self.check_ids(parallel))?;
         self.rebuild(parallel, checkpoint.header.step, false)?;
         self.thermo.clear();

@@ -15,6 +15,7 @@ pub const LIFE: &str = env!("CARGO_BIN_EXE_life");
 pub const POISSON: &str = env!("CARGO_BIN_EXE_poisson");
 pub const ALLEN_CAHN: &str = env!("CARGO_BIN_EXE_allen-cahn");
 pub const RUNTIME_CHECK: &str = env!("CARGO_BIN_EXE_runtime-check");
+pub const MD: &str = env!("CARGO_BIN_EXE_md");
 
 /// The outcome of one launch.
 pub struct Run {
@@ -51,7 +52,7 @@ impl Run {
         let tok: String = rest
             .trim_start()
             .chars()
-            .take_while(|c| !c.is_whitespace())
+            .take_while(|c| !c.is_whitespace() && *c != ',' && *c != ';')
             .collect();
         tok.parse()
             .unwrap_or_else(|_| panic!("'{tok}' after '{key}' is not a number"))
@@ -272,13 +273,19 @@ pub fn checkpoint_of(dir: &Path, sim: &str, step: u64) -> PathBuf {
     dir.join(format!("{sim}_{step:08}.h5"))
 }
 
-/// The dataset `/fields/NAME` of a checkpoint as bit patterns, whatever its element type
-/// (f64 for PDEs, u8 for Life): its shape and one u64 per value.
+/// The dataset `/fields/NAME` (or `/NAME` when the name has a group, `particles/id`) of a
+/// checkpoint as bit patterns, whatever its element type (f64 for PDEs and particles, u8
+/// for Life, u64 for ids): its shape and one u64 per value.
 pub fn read_bits(path: &Path, name: &str) -> (Vec<usize>, Vec<u64>) {
     let file = hdf5::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let dataset = if name.contains('/') {
+        name.to_string()
+    } else {
+        format!("fields/{name}")
+    };
     let ds = file
-        .dataset(&format!("fields/{name}"))
-        .unwrap_or_else(|e| panic!("{}: no /fields/{name}: {e}", path.display()));
+        .dataset(&dataset)
+        .unwrap_or_else(|e| panic!("{}: no /{dataset}: {e}", path.display()));
     let dtype = ds.dtype().expect("dtype");
     let values: Vec<u64> = if dtype.is::<f64>() {
         ds.read_raw::<f64>()
@@ -286,6 +293,8 @@ pub fn read_bits(path: &Path, name: &str) -> (Vec<usize>, Vec<u64>) {
             .iter()
             .map(|v| v.to_bits())
             .collect()
+    } else if dtype.is::<u64>() {
+        ds.read_raw::<u64>().unwrap()
     } else if dtype.is::<u8>() {
         ds.read_raw::<u8>()
             .unwrap()
