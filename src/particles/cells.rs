@@ -1,66 +1,94 @@
 //! Neighbour search: atoms binned into cells, then a Verlet list per owned atom of every
 //! atom (owned or ghost) closer than the list cutoff (force cutoff + skin).
 //!
-//! Bins are at least half the list cutoff wide, so an atom's neighbours lie in the bins
-//! at most two away on each axis (LAMMPS's default binning). The list is a *full* list:
-//! each pair appears under both atoms, and each atom's neighbours are sorted by global
-//! id. The force on an atom is then one sum in a fixed order of its neighbours, whatever
-//! rank holds them, which makes trajectories independent of the rank count.
+//! Bins are cells of one grid fixed to the whole box (origin at the box's low corner,
+//! widths at least half the list cutoff, so an atom's neighbours lie in the bins at most
+//! two away on each axis, LAMMPS's default binning). A rank bins its own atoms and ghosts
+//! on the part of that grid they cover. The list is a *full* list: each pair appears
+//! under both atoms, and each atom's neighbours come in a fixed order: by global bin
+//! (lexicographic in the bin coordinates of the neighbour's position at the build), then
+//! by global id. That order does not depend on which rank holds whom, so the force on an
+//! atom, one sum over its neighbours in that order, is the same on any rank count; and
+//! it is the order the bins are visited in, so no list needs sorting.
 
 use crate::partition::DIMS;
 
-/// Atoms sorted into a regular grid of bins covering `[lo, lo + n * width)`; positions
-/// outside go to the nearest edge bin.
+/// Atoms sorted into the cells of a global grid of bins (`origin + k width` per axis),
+/// over the range of bins the atoms cover; within a bin, by global id.
 #[derive(Clone, Debug, Default)]
 pub struct Bins {
-    lo: [f64; DIMS],
+    origin: [f64; DIMS],
     width: [f64; DIMS],
+    /// The global coordinates of the first local bin, and the local bins per axis.
+    first: [i64; DIMS],
     n: [usize; DIMS],
     /// Bin `b`'s atoms are `atoms[start[b] .. start[b + 1]]`.
     start: Vec<usize>,
     atoms: Vec<u32>,
+    /// The positions of `atoms`, in the same order (packed x, y, z, unused): the list
+    /// build streams through them.
+    xyz: Vec<[f64; 4]>,
+    /// Each atom's local bin (scratch of `fill`).
+    bin_of: Vec<usize>,
 }
 
 impl Bins {
-    /// Bins over `[lo, hi)` at least `min_width` wide on every axis.
-    pub fn new(lo: [f64; DIMS], hi: [f64; DIMS], min_width: f64) -> Bins {
-        let n: [usize; DIMS] =
-            std::array::from_fn(|a| (((hi[a] - lo[a]) / min_width).floor() as usize).max(1));
-        let width = std::array::from_fn(|a| (hi[a] - lo[a]) / n[a] as f64);
+    /// The grid of bins of a box of `length` per axis starting at `origin`, at least
+    /// `min_width` wide (the box length is a whole number of bins).
+    pub fn new(origin: [f64; DIMS], length: [f64; DIMS], min_width: f64) -> Bins {
+        let width = std::array::from_fn(|a| {
+            let n = ((length[a] / min_width).floor()).max(1.0);
+            length[a] / n
+        });
         Bins {
-            lo,
+            origin,
             width,
-            n,
-            start: Vec::new(),
-            atoms: Vec::new(),
+            ..Bins::default()
         }
     }
 
-    /// Bins per axis.
-    pub fn shape(&self) -> [usize; DIMS] {
-        self.n
+    /// The global bin coordinate of `x` on `axis`.
+    fn global(&self, axis: usize, x: f64) -> i64 {
+        ((x - self.origin[axis]) / self.width[axis]).floor() as i64
     }
 
-    fn coord(&self, axis: usize, x: f64) -> usize {
-        let c = ((x - self.lo[axis]) / self.width[axis]).floor();
-        (c.max(0.0) as usize).min(self.n[axis] - 1)
+    /// The global bin coordinates of position `(x, y, z)`.
+    pub fn coords(&self, x: f64, y: f64, z: f64) -> [i64; DIMS] {
+        [self.global(0, x), self.global(1, y), self.global(2, z)]
     }
 
-    /// The bin of position `(x, y, z)`.
+    /// The local bin index of position `(x, y, z)`, one of those `fill` covered.
     pub fn index(&self, x: f64, y: f64, z: f64) -> usize {
-        (self.coord(0, x) * self.n[1] + self.coord(1, y)) * self.n[2] + self.coord(2, z)
+        let c = [x, y, z];
+        let local: [usize; DIMS] =
+            std::array::from_fn(|a| (self.global(a, c[a]) - self.first[a]) as usize);
+        (local[0] * self.n[1] + local[1]) * self.n[2] + local[2]
     }
 
-    /// Sorts atoms `0 .. count` of `pos` into the bins (counting sort: each bin's atoms
-    /// in increasing index order).
-    pub fn fill(&mut self, pos: &[Vec<f64>; DIMS], count: usize) {
+    /// Sorts atoms `0 .. count` of `pos` into the bins that cover them, each bin's atoms
+    /// by global `id`.
+    pub fn fill(&mut self, pos: &[Vec<f64>; DIMS], id: &[u64], count: usize) {
+        for (a, x) in pos.iter().enumerate() {
+            let (lo, hi) = x[..count]
+                .iter()
+                .fold((i64::MAX, i64::MIN), |(lo, hi), &x| {
+                    let g = self.global(a, x);
+                    (lo.min(g), hi.max(g))
+                });
+            (self.first[a], self.n[a]) = if count == 0 {
+                (0, 1)
+            } else {
+                (lo, (hi - lo + 1) as usize)
+            };
+        }
         let nbins = self.n.iter().product::<usize>();
-        let bin: Vec<usize> = (0..count)
-            .map(|i| self.index(pos[0][i], pos[1][i], pos[2][i]))
-            .collect();
+        let mut bin_of = std::mem::take(&mut self.bin_of);
+        bin_of.clear();
+        bin_of.extend((0..count).map(|i| self.index(pos[0][i], pos[1][i], pos[2][i])));
+        self.bin_of = bin_of;
         self.start.clear();
         self.start.resize(nbins + 1, 0);
-        for &b in &bin {
+        for &b in &self.bin_of {
             self.start[b + 1] += 1;
         }
         for b in 0..nbins {
@@ -69,20 +97,30 @@ impl Bins {
         let mut next = self.start.clone();
         self.atoms.clear();
         self.atoms.resize(count, 0);
-        for (i, &b) in bin.iter().enumerate() {
+        for (i, &b) in self.bin_of.iter().enumerate() {
             self.atoms[next[b]] = i as u32;
             next[b] += 1;
         }
+        for b in 0..nbins {
+            self.atoms[self.start[b]..self.start[b + 1]].sort_unstable_by_key(|&i| id[i as usize]);
+        }
+        self.xyz.clear();
+        self.xyz.extend(self.atoms.iter().map(|&i| {
+            let i = i as usize;
+            [pos[0][i], pos[1][i], pos[2][i], 0.0]
+        }));
     }
 
-    fn atoms_in(&self, c: [usize; DIMS]) -> &[u32] {
-        let b = (c[0] * self.n[1] + c[1]) * self.n[2] + c[2];
-        &self.atoms[self.start[b]..self.start[b + 1]]
+    /// Where the atoms of bins `(b0, b1, lo2 ..= hi2)` are in `atoms` and `xyz`: one
+    /// range, as bins along the last axis are stored one after the other.
+    fn row(&self, b0: usize, b1: usize, lo2: usize, hi2: usize) -> std::ops::Range<usize> {
+        let first = (b0 * self.n[1] + b1) * self.n[2];
+        self.start[first + lo2]..self.start[first + hi2 + 1]
     }
 }
 
 /// For each owned atom `i`, the local indices of its neighbours:
-/// `neighbours[start[i] .. start[i + 1]]`, sorted by global id.
+/// `neighbours[start[i] .. start[i + 1]]`, in (global bin, id) order.
 #[derive(Clone, Debug, Default)]
 pub struct NeighbourList {
     pub start: Vec<usize>,
@@ -103,48 +141,55 @@ impl NeighbourList {
         self.neighbours.is_empty()
     }
 
-    /// Rebuilds the list of atoms `0 .. owned` of `pos` (owned atoms, then ghosts) with
-    /// global ids `id`: every other atom at a distance below `cutoff`. `bins` must hold
+    /// Rebuilds the list of atoms `0 .. owned` of `pos` (owned atoms, then ghosts):
+    /// every other atom at a distance below `cutoff`. `bins` must have been filled with
     /// all of `pos`'s atoms and be at least `cutoff / 2` wide.
-    pub fn build(
-        &mut self,
-        bins: &Bins,
-        pos: &[Vec<f64>; DIMS],
-        id: &[u64],
-        owned: usize,
-        cutoff: f64,
-    ) {
+    pub fn build(&mut self, bins: &Bins, pos: &[Vec<f64>; DIMS], owned: usize, cutoff: f64) {
         let c2 = cutoff * cutoff;
         // bins within the cutoff, with a margin for the rounding of bin coordinates (a
         // cutoff of exactly two bin widths needs a third bin)
-        let reach: [usize; DIMS] =
-            std::array::from_fn(|a| (cutoff / bins.width[a] * (1.0 + 1e-9)).ceil() as usize);
+        let reach: [i64; DIMS] =
+            std::array::from_fn(|a| (cutoff / bins.width[a] * (1.0 + 1e-9)).ceil() as i64);
         self.start.clear();
         self.start.push(0);
         self.neighbours.clear();
-        let mut found: Vec<(u64, u32)> = Vec::with_capacity(128);
-        for i in 0..owned {
-            let (xi, yi, zi) = (pos[0][i], pos[1][i], pos[2][i]);
-            let c = [bins.coord(0, xi), bins.coord(1, yi), bins.coord(2, zi)];
-            let range =
-                |a: usize| c[a].saturating_sub(reach[a])..=(c[a] + reach[a]).min(bins.n[a] - 1);
-            found.clear();
-            for b0 in range(0) {
-                for b1 in range(1) {
-                    for b2 in range(2) {
-                        for &j in bins.atoms_in([b0, b1, b2]) {
-                            let j = j as usize;
-                            let (dx, dy, dz) = (xi - pos[0][j], yi - pos[1][j], zi - pos[2][j]);
-                            if dx * dx + dy * dy + dz * dz < c2 && j != i {
-                                found.push((id[j], j as u32));
-                            }
-                        }
+        let [x, y, z] = pos;
+        for (i, ((&xi, &yi), &zi)) in x[..owned]
+            .iter()
+            .zip(&y[..owned])
+            .zip(&z[..owned])
+            .enumerate()
+        {
+            let c = [xi, yi, zi];
+            let range = |a: usize| {
+                let g = bins.global(a, c[a]) - bins.first[a];
+                let lo = (g - reach[a]).max(0) as usize;
+                let hi = (g + reach[a]).min(bins.n[a] as i64 - 1);
+                lo..=(hi.max(-1) as usize)
+            };
+            let (r0, r1, r2) = (range(0), range(1), range(2));
+            if r2.is_empty() {
+                self.start.push(self.neighbours.len());
+                continue;
+            }
+            // candidates are written unconditionally and kept by advancing the end only
+            // when they are neighbours: no branch to mispredict on a coin toss
+            let mut end = self.neighbours.len();
+            for b0 in r0 {
+                for b1 in r1.clone() {
+                    let row = bins.row(b0, b1, *r2.start(), *r2.end());
+                    self.neighbours.resize(end + row.len(), 0);
+                    let out = &mut self.neighbours[..];
+                    for (&j, p) in bins.atoms[row.clone()].iter().zip(&bins.xyz[row]) {
+                        let (dx, dy, dz) = (xi - p[0], yi - p[1], zi - p[2]);
+                        let near = (dx * dx + dy * dy + dz * dz < c2) & (j as usize != i);
+                        out[end] = j;
+                        end += usize::from(near);
                     }
                 }
             }
-            found.sort_unstable();
-            self.neighbours.extend(found.iter().map(|&(_, j)| j));
-            self.start.push(self.neighbours.len());
+            self.neighbours.truncate(end);
+            self.start.push(end);
         }
     }
 }
@@ -200,10 +245,15 @@ pub(crate) mod tests {
 
     fn check(atoms: &[[f64; 3]], l: f64, cutoff: f64) {
         let (pos, id) = with_images(atoms, l, cutoff);
-        let mut bins = Bins::new([-cutoff; 3], [l + cutoff; 3], cutoff / 2.0);
-        bins.fill(&pos, pos[0].len());
+        let mut bins = Bins::new([0.0; 3], [l; 3], cutoff / 2.0);
+        bins.fill(&pos, &id, pos[0].len());
         let mut list = NeighbourList::default();
-        list.build(&bins, &pos, &id, atoms.len(), cutoff);
+        list.build(&bins, &pos, atoms.len(), cutoff);
+        let key = |j: u32| {
+            let j = j as usize;
+            let g: Vec<i64> = (0..3).map(|a| bins.global(a, pos[a][j])).collect();
+            (g, id[j])
+        };
         let expected = brute_force(&pos, atoms.len(), cutoff);
         for (i, want) in expected.iter().enumerate() {
             let got = list.of(i);
@@ -211,9 +261,8 @@ pub(crate) mod tests {
             sorted.sort_unstable();
             assert_eq!(&sorted, want, "atom {i}");
             assert!(
-                got.windows(2)
-                    .all(|w| id[w[0] as usize] < id[w[1] as usize]),
-                "atom {i}'s neighbours are in increasing id order, each id once"
+                got.windows(2).all(|w| key(w[0]) < key(w[1])),
+                "atom {i}'s neighbours are in increasing (global bin, id) order, each once"
             );
         }
     }

@@ -22,50 +22,207 @@ pub struct PairOutput<'a> {
     pub virial: Option<&'a mut [f64]>,
 }
 
+/// Positions packed four to an atom (x, y, z, unused), so that a neighbour's
+/// coordinates share one cache line: the pair loop's gathers.
+pub type Packed = [f64; 4];
+
+/// A position outside every cutoff of any atom in any box (`1e150^2` is still finite).
+const FAR: f64 = 1e150;
+
+/// Packs the positions of atoms `0 .. n` into `out`, followed by a sentinel far away
+/// (the pair loop's padding).
+pub fn pack_positions(pos: &[Vec<f64>; DIMS], n: usize, out: &mut Vec<Packed>) {
+    out.clear();
+    out.extend((0..n).map(|i| [pos[0][i], pos[1][i], pos[2][i], 0.0]));
+    out.push([FAR, FAR, FAR, 0.0]);
+}
+
 /// The forces (and energies) on atoms `first .. first + out.force[0].len()` (a contiguous
-/// range of owned atoms) from `list` and positions `pos` (owned atoms then ghosts).
+/// range of owned atoms) from `list` and packed positions `xyz` (owned atoms then
+/// ghosts, then the sentinel of [`pack_positions`]).
+///
+/// The pair terms of a block of neighbours are computed side by side (SIMD: AVX-512 or
+/// AVX2 when the processor has them, checked at run time), then added to the atom's sums
+/// one after the other in list order. Rust never fuses a multiply and an add, and
+/// division and square root are correctly rounded in every instruction set, so every
+/// path gives the same bits.
 pub fn pair_forces<P: PairPotential + ?Sized>(
     potential: &P,
     list: &NeighbourList,
-    pos: &[Vec<f64>; DIMS],
+    xyz: &[Packed],
     first: usize,
     out: PairOutput<'_>,
 ) {
+    let simd = Simd::detect();
+    match (out.energy, out.virial) {
+        (Some(e), Some(w)) => {
+            dispatch::<P, true>(simd, potential, list, xyz, first, out.force, e, w)
+        }
+        _ => dispatch::<P, false>(
+            simd,
+            potential,
+            list,
+            xyz,
+            first,
+            out.force,
+            &mut [],
+            &mut [],
+        ),
+    }
+}
+
+/// The widest vector instructions the processor runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Simd {
+    Avx512,
+    Avx2,
+    /// The build's baseline (SSE2 on x86-64).
+    Baseline,
+}
+
+impl Simd {
+    pub fn detect() -> Simd {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Simd::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return Simd::Avx2;
+            }
+        }
+        Simd::Baseline
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn dispatch<P: PairPotential + ?Sized, const TALLY: bool>(
+    simd: Simd,
+    potential: &P,
+    list: &NeighbourList,
+    xyz: &[Packed],
+    first: usize,
+    force: [&mut [f64]; DIMS],
+    energy: &mut [f64],
+    virial: &mut [f64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    match simd {
+        // SAFETY: `Simd::detect` found the instructions these functions are compiled for.
+        Simd::Avx512 => unsafe {
+            return atoms_avx512::<P, TALLY>(potential, list, xyz, first, force, energy, virial);
+        },
+        // SAFETY: as above.
+        Simd::Avx2 => unsafe {
+            return atoms_avx2::<P, TALLY>(potential, list, xyz, first, force, energy, virial);
+        },
+        Simd::Baseline => {}
+    }
+    let _ = simd;
+    atoms::<P, TALLY>(potential, list, xyz, first, force, energy, virial)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn atoms_avx512<P: PairPotential + ?Sized, const TALLY: bool>(
+    potential: &P,
+    list: &NeighbourList,
+    xyz: &[Packed],
+    first: usize,
+    force: [&mut [f64]; DIMS],
+    energy: &mut [f64],
+    virial: &mut [f64],
+) {
+    atoms::<P, TALLY>(potential, list, xyz, first, force, energy, virial)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn atoms_avx2<P: PairPotential + ?Sized, const TALLY: bool>(
+    potential: &P,
+    list: &NeighbourList,
+    xyz: &[Packed],
+    first: usize,
+    force: [&mut [f64]; DIMS],
+    energy: &mut [f64],
+    virial: &mut [f64],
+) {
+    atoms::<P, TALLY>(potential, list, xyz, first, force, energy, virial)
+}
+
+/// Neighbours whose pair terms are computed side by side.
+const BLOCK: usize = 16;
+
+/// The pair loop over a range of atoms, with (`TALLY`) or without energies and virials.
+#[inline(always)]
+fn atoms<P: PairPotential + ?Sized, const TALLY: bool>(
+    potential: &P,
+    list: &NeighbourList,
+    xyz: &[Packed],
+    first: usize,
+    [fx, fy, fz]: [&mut [f64]; DIMS],
+    energy: &mut [f64],
+    virial: &mut [f64],
+) {
     let rc2 = potential.cutoff() * potential.cutoff();
-    let [fx, fy, fz] = out.force;
-    let tally = out.energy.zip(out.virial);
-    let (mut energy, mut virial) = match tally {
-        Some((e, w)) => (Some(e), Some(w)),
-        None => (None, None),
-    };
-    let (x, y, z) = (&pos[0][..], &pos[1][..], &pos[2][..]);
+    let sentinel = (xyz.len() - 1) as u32;
     for k in 0..fx.len() {
         let i = first + k;
-        let (xi, yi, zi) = (x[i], y[i], z[i]);
+        let [xi, yi, zi, _] = xyz[i];
         let (mut sx, mut sy, mut sz) = (0.0, 0.0, 0.0);
         let (mut e, mut w) = (0.0, 0.0);
-        let want_energy = energy.is_some();
-        for &j in list.of(i) {
-            let j = j as usize;
-            let (dx, dy, dz) = (xi - x[j], yi - y[j], zi - z[j]);
-            let r2 = dx * dx + dy * dy + dz * dz;
-            let inside = r2 < rc2;
-            let (pair_energy, f_over_r) = potential.energy_and_force_over_r(r2);
-            let f_over_r = if inside { f_over_r } else { 0.0 };
-            sx += f_over_r * dx;
-            sy += f_over_r * dy;
-            sz += f_over_r * dz;
-            if want_energy {
-                e += if inside { pair_energy } else { 0.0 };
-                w += f_over_r * r2;
+        for block in list.of(i).chunks(BLOCK) {
+            // gather, all lanes: unused lanes read the far-away sentinel after the
+            // atoms, outside every cutoff
+            let mut idx = [sentinel; BLOCK];
+            idx[..block.len()].copy_from_slice(block);
+            let mut d = [[0.0f64; BLOCK]; 3];
+            let mut r2 = [0.0f64; BLOCK];
+            let mut inside = [0.0f64; BLOCK];
+            for n in 0..BLOCK {
+                let [xj, yj, zj, _] = xyz[idx[n] as usize];
+                let (dx, dy, dz) = (xi - xj, yi - yj, zi - zj);
+                d[0][n] = dx;
+                d[1][n] = dy;
+                d[2][n] = dz;
+                r2[n] = dx * dx + dy * dy + dz * dz;
+            }
+            // the pair terms, side by side: 1 inside the cutoff, 0 outside (a multiply,
+            // not a branch; x 0 gives a zero, which adds nothing to the sums)
+            let mut f = [[0.0f64; BLOCK]; 3];
+            let mut pe = [0.0f64; BLOCK];
+            let mut pw = [0.0f64; BLOCK];
+            for n in 0..BLOCK {
+                inside[n] = f64::from(u8::from(r2[n] < rc2));
+                let (pair_energy, f_over_r) = potential.energy_and_force_over_r(r2[n]);
+                let f_over_r = f_over_r * inside[n];
+                f[0][n] = f_over_r * d[0][n];
+                f[1][n] = f_over_r * d[1][n];
+                f[2][n] = f_over_r * d[2][n];
+                if TALLY {
+                    pe[n] = pair_energy * inside[n];
+                    pw[n] = f_over_r * r2[n];
+                }
+            }
+            // the sums, in list order
+            for n in 0..block.len() {
+                sx += f[0][n];
+                sy += f[1][n];
+                sz += f[2][n];
+                if TALLY {
+                    e += pe[n];
+                    w += pw[n];
+                }
             }
         }
         fx[k] = sx;
         fy[k] = sy;
         fz[k] = sz;
-        if let (Some(en), Some(vi)) = (energy.as_deref_mut(), virial.as_deref_mut()) {
-            en[k] = 0.5 * e;
-            vi[k] = 0.5 * w;
+        if TALLY {
+            energy[k] = 0.5 * e;
+            virial[k] = 0.5 * w;
         }
     }
 }
@@ -77,7 +234,7 @@ const ATOMS_PER_TASK: usize = 512;
 pub fn all_pair_forces(
     potential: &dyn PairPotential,
     list: &NeighbourList,
-    pos: &[Vec<f64>; DIMS],
+    pos: &[Packed],
     owned: usize,
     force: &mut [Vec<f64>; DIMS],
     tallies: Option<(&mut [f64], &mut [f64])>,
@@ -155,17 +312,19 @@ mod tests {
     ) -> ([Vec<f64>; 3], Vec<f64>, Vec<f64>) {
         let n = pos[0].len();
         let lj = LennardJones::new(&[1.0, 1.0], cutoff, false).unwrap();
-        let mut bins = Bins::new([-5.0; 3], [15.0; 3], cutoff / 2.0);
-        bins.fill(pos, n);
-        let mut list = NeighbourList::default();
+        let mut bins = Bins::new([-5.0; 3], [20.0; 3], cutoff / 2.0);
         let id: Vec<u64> = (1..=n as u64).collect();
-        list.build(&bins, pos, &id, n, cutoff + 0.3);
+        bins.fill(pos, &id, n);
+        let mut list = NeighbourList::default();
+        list.build(&bins, pos, n, cutoff + 0.3);
         let mut force = [vec![0.0; n], vec![0.0; n], vec![0.0; n]];
+        let mut xyz = Vec::new();
+        pack_positions(pos, n, &mut xyz);
         let (mut e, mut w) = (vec![0.0; n], vec![0.0; n]);
         all_pair_forces(
             &lj,
             &list,
-            pos,
+            &xyz,
             n,
             &mut force,
             Some((&mut e, &mut w)),

@@ -127,6 +127,8 @@ pub struct MolecularDynamics {
     ghosts: Ghosts,
     bins: Bins,
     list: NeighbourList,
+    /// Positions packed for the pair loop (rebuilt every step).
+    packed: Vec<force::Packed>,
     energy: Vec<f64>,
     virial: Vec<f64>,
     /// The thermodynamic lines computed so far (the first is step 0 or the restart's).
@@ -160,9 +162,9 @@ impl MolecularDynamics {
     ) -> Result<MolecularDynamics> {
         let threads = parallel.agree(Threads::new(opts.threads))?;
         let ghosts = Ghosts::new(parallel, &domain);
-        let lo = domain.sub_lo.map(|x| x - domain.ghost_cutoff);
-        let hi = domain.sub_hi.map(|x| x + domain.ghost_cutoff);
-        let bins = Bins::new(lo, hi, domain.ghost_cutoff / 2.0);
+        let b = &domain.bounds;
+        let length = std::array::from_fn(|a| b.length(a));
+        let bins = Bins::new(b.lo, length, domain.ghost_cutoff / 2.0);
         let mut md = MolecularDynamics {
             name: name.to_string(),
             domain,
@@ -173,6 +175,7 @@ impl MolecularDynamics {
             ghosts,
             bins,
             list: NeighbourList::default(),
+            packed: Vec::new(),
             energy: Vec::new(),
             virial: Vec::new(),
             thermo: Vec::new(),
@@ -304,11 +307,10 @@ impl MolecularDynamics {
         self.sort_by_bin();
         self.ghosts.build(&mut self.store, &self.domain);
         let s = &self.store;
-        self.bins.fill(&s.reference, s.len());
+        self.bins.fill(&s.reference, &s.id, s.len());
         self.list.build(
             &self.bins,
             &s.reference,
-            &s.id,
             s.owned(),
             self.domain.ghost_cutoff,
         );
@@ -339,11 +341,11 @@ impl MolecularDynamics {
     /// Orders the owned atoms by bin, then id, so neighbours sit close in memory.
     fn sort_by_bin(&mut self) {
         let s = &self.store;
-        let mut order: Vec<(usize, u64, usize)> = (0..s.owned())
+        let mut order: Vec<([i64; DIMS], u64, usize)> = (0..s.owned())
             .map(|i| {
                 let b = self
                     .bins
-                    .index(s.reference[0][i], s.reference[1][i], s.reference[2][i]);
+                    .coords(s.reference[0][i], s.reference[1][i], s.reference[2][i]);
                 (b, s.id[i], i)
             })
             .collect();
@@ -363,10 +365,11 @@ impl MolecularDynamics {
             None
         };
         let s = &mut self.store;
+        force::pack_positions(&s.pos, s.len(), &mut self.packed);
         force::all_pair_forces(
             self.opts.potential.as_ref(),
             &self.list,
-            &s.pos,
+            &self.packed,
             owned,
             &mut s.force,
             tallies,

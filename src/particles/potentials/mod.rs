@@ -11,9 +11,8 @@ pub mod lj;
 pub mod morse;
 
 use super::cells::NeighbourList;
-use super::force::{self, PairOutput};
+use super::force::{self, Packed, PairOutput};
 use crate::error::{Error, Result};
-use crate::partition::DIMS;
 
 /// A short-range pair potential.
 pub trait PairPotential: Send + Sync {
@@ -29,14 +28,8 @@ pub trait PairPotential: Send + Sync {
 
     /// The pair loop compiled for this potential (called through `dyn PairPotential`,
     /// the potential's own code is inlined into the loop). Not to be overridden.
-    fn pair_forces(
-        &self,
-        list: &NeighbourList,
-        pos: &[Vec<f64>; DIMS],
-        first: usize,
-        out: PairOutput<'_>,
-    ) {
-        force::pair_forces(self, list, pos, first, out)
+    fn pair_forces(&self, list: &NeighbourList, xyz: &[Packed], first: usize, out: PairOutput<'_>) {
+        force::pair_forces(self, list, xyz, first, out)
     }
 }
 
