@@ -37,5 +37,5 @@ if ! command -v cargo >/dev/null; then
   [[ -x "$HOME/.cargo/bin/cargo" ]] && export PATH="$HOME/.cargo/bin:$PATH"
 fi
 command -v cargo >/dev/null || {
-  echo "setup: cargo not found: install a Rust toolchain >= 1.85 (https://rustup.rs)" >&2; exit 1; }
+  echo "setup: cargo not found: install a Rust toolchain >= 1.89 (https://rustup.rs)" >&2; exit 1; }
 command -v mpirun >/dev/null || { echo "setup: mpirun not found (load an MPI module?)" >&2; exit 1; }

@@ -69,7 +69,7 @@ pub fn process_grid(extents: [usize; DIMS], nranks: usize) -> Option<[usize; DIM
 }
 
 fn divisors(n: usize) -> impl Iterator<Item = usize> {
-    (1..=n).filter(move |d| n % d == 0)
+    (1..=n).filter(move |d| n.is_multiple_of(*d))
 }
 
 #[cfg(test)]

@@ -407,7 +407,7 @@ where
             let due = self
                 .options
                 .convergence
-                .is_some_and(|c| phase == 0 && step % c.check_every == 0);
+                .is_some_and(|c| phase == 0 && step.is_multiple_of(c.check_every));
             if due && self.check_residual(parallel, step, phases) {
                 return Ok(Advance::Finished);
             }

@@ -194,6 +194,50 @@ impl NeighbourList {
     }
 }
 
+/// Atoms per group of [`SlicedLists`]: the vector pair loop's lanes.
+pub const LANES: usize = 8;
+
+/// The neighbour lists of groups of [`LANES`] consecutive owned atoms, transposed (the
+/// sliced ELLPACK layout of GPU sparse matrices): row `t` of a group holds the `t`-th
+/// neighbour of each of its atoms, or `pad` past the end of a list, so that a vector
+/// loop reads one row of indices per step. Each atom still meets its neighbours in list
+/// order.
+#[derive(Clone, Debug, Default)]
+pub struct SlicedLists {
+    /// Group `g`'s rows are `row_start[g] .. row_start[g + 1]`.
+    pub row_start: Vec<usize>,
+    /// `LANES` indices per row.
+    pub idx: Vec<u32>,
+}
+
+impl SlicedLists {
+    /// The transposed form of `list`'s first `owned` lists, padded with `pad`.
+    pub fn build(&mut self, list: &NeighbourList, owned: usize, pad: u32) {
+        self.row_start.clear();
+        self.row_start.push(0);
+        self.idx.clear();
+        let mut rows = 0;
+        for g0 in (0..owned).step_by(LANES) {
+            let atoms = g0..(g0 + LANES).min(owned);
+            let longest = atoms.clone().map(|i| list.of(i).len()).max().unwrap_or(0);
+            let at = self.idx.len();
+            self.idx.resize(at + longest * LANES, pad);
+            for (l, i) in atoms.enumerate() {
+                for (t, &j) in list.of(i).iter().enumerate() {
+                    self.idx[at + t * LANES + l] = j;
+                }
+            }
+            rows += longest;
+            self.row_start.push(rows);
+        }
+    }
+
+    /// The rows of group `g`.
+    pub fn rows(&self, g: usize) -> &[u32] {
+        &self.idx[self.row_start[g] * LANES..self.row_start[g + 1] * LANES]
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -16,7 +16,7 @@
 //! position at the last neighbour build, which fixes owner, ghosts and list: a restart
 //! on any rank count rebuilds exactly the state the run had.
 
-use super::cells::{Bins, NeighbourList};
+use super::cells::{Bins, NeighbourList, SlicedLists};
 use super::domain::Domain;
 use super::force;
 use super::ghosts::Ghosts;
@@ -127,6 +127,8 @@ pub struct MolecularDynamics {
     ghosts: Ghosts,
     bins: Bins,
     list: NeighbourList,
+    /// The lists transposed for the vector pair loop.
+    sliced: SlicedLists,
     /// Positions packed for the pair loop (rebuilt every step).
     packed: Vec<force::Packed>,
     energy: Vec<f64>,
@@ -175,6 +177,7 @@ impl MolecularDynamics {
             ghosts,
             bins,
             list: NeighbourList::default(),
+            sliced: SlicedLists::default(),
             packed: Vec::new(),
             energy: Vec::new(),
             virial: Vec::new(),
@@ -314,6 +317,8 @@ impl MolecularDynamics {
             s.owned(),
             self.domain.ghost_cutoff,
         );
+        // padded with the index of the sentinel that follows the packed positions
+        self.sliced.build(&self.list, s.owned(), s.len() as u32);
         self.counters.builds += 1;
         self.counters.ghosts = self.ghosts.count(&self.store) as u64;
         self.counters.pairs = self.list.len() as u64;
@@ -366,10 +371,14 @@ impl MolecularDynamics {
         };
         let s = &mut self.store;
         force::pack_positions(&s.pos, s.len(), &mut self.packed);
+        let input = force::PairInput {
+            list: &self.list,
+            sliced: &self.sliced,
+            xyz: &self.packed,
+        };
         force::all_pair_forces(
             self.opts.potential.as_ref(),
-            &self.list,
-            &self.packed,
+            input,
             owned,
             &mut s.force,
             tallies,
@@ -424,7 +433,7 @@ impl MolecularDynamics {
 
     /// Whether thermodynamics are due after `step`.
     fn thermo_due(&self, step: u64) -> bool {
-        self.opts.thermo_every > 0 && step % self.opts.thermo_every == 0
+        self.opts.thermo_every > 0 && step.is_multiple_of(self.opts.thermo_every)
     }
 
     /// The largest squared displacement of an owned atom from its reference position,
@@ -530,7 +539,7 @@ impl Stepper for MolecularDynamics {
         if !moved.is_finite() {
             return parallel.agree(Err(blown_up(new, "a position is not finite".into())));
         }
-        let due = new % self.opts.neigh_every == 0;
+        let due = new.is_multiple_of(self.opts.neigh_every);
         let build = due && (!self.opts.neigh_check || moved > half_skin2);
         let t = Instant::now();
         if build {

@@ -10,8 +10,8 @@
 pub mod lj;
 pub mod morse;
 
-use super::cells::NeighbourList;
-use super::force::{self, Packed, PairOutput};
+use super::cells::LANES;
+use super::force::{self, PairInput, PairOutput, Simd};
 use crate::error::{Error, Result};
 
 /// A short-range pair potential.
@@ -26,10 +26,33 @@ pub trait PairPotential: Send + Sync {
     /// `F(r) = -dE/dr` (positive: repulsive).
     fn energy_and_force_over_r(&self, r2: f64) -> (f64, f64);
 
+    /// `LANES` pairs at once: what [`PairPotential::energy_and_force_over_r`] gives
+    /// for each (the compiler turns this loop into vector instructions for potentials of
+    /// plain arithmetic). Override only with code that gives the same bits.
+    #[inline(always)]
+    fn lanes(&self, r2: [f64; LANES]) -> ([f64; LANES], [f64; LANES]) {
+        let (mut e, mut f) = ([0.0; LANES], [0.0; LANES]);
+        for l in 0..LANES {
+            (e[l], f[l]) = self.energy_and_force_over_r(r2[l]);
+        }
+        (e, f)
+    }
+
     /// The pair loop compiled for this potential (called through `dyn PairPotential`,
     /// the potential's own code is inlined into the loop). Not to be overridden.
-    fn pair_forces(&self, list: &NeighbourList, xyz: &[Packed], first: usize, out: PairOutput<'_>) {
-        force::pair_forces(self, list, xyz, first, out)
+    fn pair_forces(
+        &self,
+        input: PairInput<'_>,
+        first: usize,
+        out: PairOutput<'_>,
+        tally: bool,
+        simd: Simd,
+    ) {
+        if tally {
+            force::pair_forces::<Self, true>(self, input, first, out, simd)
+        } else {
+            force::pair_forces::<Self, false>(self, input, first, out, simd)
+        }
     }
 }
 
