@@ -45,6 +45,11 @@ pub fn process_room() -> Option<Limit> {
     })
 }
 
+/// The most memory this process has had resident so far (`VmHWM`), if it can be read.
+pub fn peak_resident() -> Option<u64> {
+    status_kib("VmHWM").map(|kib| kib.saturating_mul(1024))
+}
+
 fn status_kib(key: &str) -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/status").ok()?;
     text.lines()

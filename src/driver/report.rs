@@ -123,6 +123,10 @@ pub struct Summary {
     pub work: Work,
     pub steps: u64,
     pub checkpoints: Vec<CheckpointRecord>,
+    /// Peak resident memory (`VmHWM`): summed over the ranks, and the largest rank's
+    /// (bytes; 0 where it cannot be read).
+    pub peak_resident_sum: u64,
+    pub peak_resident_max: u64,
 }
 
 impl Measured {
@@ -137,7 +141,10 @@ impl Measured {
         let other = self.total.saturating_sub(accounted);
         phases.push(("other", Spread::over_ranks(comm, other)));
         let time_loop = comm.max(self.phases.sum_except(CHECKPOINT_PHASE).as_secs_f64());
+        let peak = crate::memory::peak_resident().unwrap_or(0);
         Summary {
+            peak_resident_sum: comm.sum(peak),
+            peak_resident_max: comm.max(peak),
             phases,
             total: Spread::over_ranks(comm, self.total),
             time_loop,
@@ -183,6 +190,13 @@ impl Summary {
             self.rate(update)
         );
         println!("  time: {}", self.breakdown());
+        if self.peak_resident_sum > 0 {
+            println!(
+                "  memory: peak resident {} on the largest rank, {} over all ranks",
+                crate::io::space::human(self.peak_resident_max),
+                crate::io::space::human(self.peak_resident_sum)
+            );
+        }
     }
 
     fn json(&self) -> Value {
@@ -216,6 +230,10 @@ impl Summary {
                 "update": self.rate(update),
             },
             "checkpoints": checkpoints,
+            "memory": {
+                "peak_resident_bytes_sum_over_ranks": self.peak_resident_sum,
+                "peak_resident_bytes_max_rank": self.peak_resident_max,
+            },
         })
     }
 }
