@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The main job: the 2D heat equation on 2 MPI ranks (1024x1024 grid, 2000 steps), checked
-# against its analytic solution, then a picture of the final field from its checkpoint.
+# against its analytic solution, then a picture of the final field from its checkpoint;
+# then Lennard-Jones molecular dynamics on 2 ranks (LAMMPS's 32,000-atom LJ benchmark
+# system, 1000 steps, NVE), which checks its energy and momentum, and a picture of a slab
+# of its atoms coloured by speed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,3 +13,7 @@ out="runs/demo-$(date +%Y%m%d-%H%M%S)"
 mpirun -n 2 target/release/heat --size 1024x1024 --steps 2000 --checkpoint-every 1000 --out "$out"
 target/release/render "$out/heat_00002000.h5" --out "$out/heat_00002000.png"
 echo "picture: $out/heat_00002000.png"
+echo
+mpirun -n 2 target/release/md --cells 20x20x20 --steps 1000 --thermo 100 --neigh-every 1 --neigh-check --out "$out/md"
+target/release/render "$out/md/md_00001000.h5" --out "$out/md_00001000.png"
+echo "pictures: $out/heat_00002000.png $out/md_00001000.png"

@@ -9,6 +9,10 @@
 //! * 3D fields: `--slice AXIS=INDEX` fixes one axis (default: the middle index
 //!   of axis 0); the two remaining axes, in order, run down and right.
 //!
+//! * Particle checkpoints (`md`): the atoms in a slab through the middle of the box
+//!   (`--slab WIDTH`, 0 for all of them), seen along `--view` (default z), each a disk
+//!   of diameter `--diameter` coloured by its speed.
+//!
 //! The file is opened serially (MPI is never initialised). Every error is
 //! reported as a single `render: error: ...` line on stderr with exit code 2.
 
@@ -37,9 +41,18 @@ struct Cli {
     /// For 3D fields: take index INDEX along axis AXIS [default: 0=<middle>].
     #[arg(long, value_name = "AXIS=INDEX", value_parser = parse_slice)]
     slice: Option<(usize, usize)>,
-    /// Output PNG [default: CHECKPOINT with .h5 replaced by -<FIELD>.png].
+    /// Output PNG [default: CHECKPOINT with .h5 replaced by -<FIELD>.png, or -speed.png].
     #[arg(long, value_name = "FILE.png")]
     out: Option<PathBuf>,
+    /// Particles: the axis the picture looks along (0, 1, 2 = x, y, z).
+    #[arg(long, value_name = "AXIS", default_value_t = 2)]
+    view: usize,
+    /// Particles: thickness of the slab drawn, centred in the box (0: every particle).
+    #[arg(long, value_name = "WIDTH", default_value_t = 1.0)]
+    slab: f64,
+    /// Particles: diameter of each disk, in length units.
+    #[arg(long, value_name = "D", default_value_t = 1.0)]
+    diameter: f64,
 }
 
 fn parse_slice(s: &str) -> Result<(usize, usize), String> {
@@ -206,6 +219,9 @@ fn run(cli: &Cli) -> Result<String, String> {
     input::regular_file(path).map_err(|why| format!("{shown} {why}"))?;
     let file =
         hdf5::File::open(path).map_err(|e| format!("cannot open {shown} as an HDF5 file: {e}"))?;
+    if file.dataset("particles/position").is_ok() {
+        return render_particles(cli, &file);
+    }
     let fields = file
         .group("fields")
         .map_err(|_| format!("{shown} has no /fields group (not a tessera checkpoint?)"))?;
@@ -259,6 +275,7 @@ fn run(cli: &Cli) -> Result<String, String> {
     let labels = Labels {
         title: title.join("  "),
         footer: Some(footer),
+        nan_is_empty: false,
     };
     let rendered = render_field(data.view(), &labels).map_err(|e| e.to_string())?;
     let out = cli.out.clone().unwrap_or_else(|| default_out(path, field));
@@ -266,6 +283,156 @@ fn run(cli: &Cli) -> Result<String, String> {
     let (img, st) = (&rendered.image, &rendered.stats);
     Ok(format!(
         "wrote {} ({}x{} px, field {field}, {} .. {})",
+        out.display(),
+        img.width,
+        img.height,
+        format_sci(st.min),
+        format_sci(st.max)
+    ))
+}
+
+/// Pixels along the longer side of a particle picture.
+const PARTICLE_PIXELS: usize = 600;
+
+/// An `N x 3` dataset of `f64` under /particles, checked before it is read.
+fn particle_vectors(
+    file: &hdf5::File,
+    name: &str,
+    count: Option<usize>,
+) -> Result<Vec<f64>, String> {
+    let ds = file
+        .dataset(&format!("particles/{name}"))
+        .map_err(|_| format!("no /particles/{name}"))?;
+    let shape = ds.shape();
+    if shape.len() != 2 || shape[1] != 3 || count.is_some_and(|n| n != shape[0]) {
+        return Err(format!("/particles/{name} has shape {shape:?}, not N x 3"));
+    }
+    if !ds.dtype().is_ok_and(|t| t.is::<f64>()) {
+        return Err(format!("/particles/{name} does not hold f64 values"));
+    }
+    let bytes = (shape[0] as u64).saturating_mul(24);
+    if let Some(limit) = memory::available() {
+        if bytes > limit.bytes {
+            return Err(format!(
+                "/particles/{name} needs {} of memory, this node allows {}",
+                space::human(bytes),
+                space::human(limit.bytes)
+            ));
+        }
+    }
+    ds.read_raw::<f64>()
+        .map_err(|e| format!("/particles/{name} cannot be read: {e}"))
+}
+
+/// Draws the particles of a slab (or all of them) seen along `--view`, coloured by speed.
+fn render_particles(cli: &Cli, file: &hdf5::File) -> Result<String, String> {
+    if cli.view > 2 {
+        return Err(format!("--view {} is not an axis (0, 1, 2)", cli.view));
+    }
+    let usable = cli.slab >= 0.0 && cli.slab.is_finite() && cli.diameter > 0.0;
+    if !(usable && cli.diameter.is_finite()) {
+        return Err("--slab must be 0 or more and --diameter positive".into());
+    }
+    let pos = particle_vectors(file, "position", None)?;
+    let n = pos.len() / 3;
+    let vel = particle_vectors(file, "velocity", Some(n))?;
+    let box_attr = |name: &str| -> Result<[f64; 3], String> {
+        let a = file
+            .attr(name)
+            .map_err(|_| format!("no '{name}' attribute"))?;
+        let v = if a.size() == 3 {
+            a.read_raw::<f64>().ok()
+        } else {
+            None
+        };
+        v.and_then(|v| v.try_into().ok())
+            .ok_or_else(|| format!("attribute '{name}' is not 3 numbers"))
+    };
+    let (lo, hi) = (box_attr("box_lo")?, box_attr("box_hi")?);
+    let (view, across, down) = (cli.view, (cli.view + 1) % 3, (cli.view + 2) % 3);
+    let (right, below) = (hi[across] - lo[across], hi[down] - lo[down]);
+    if !(right > 0.0 && below > 0.0) {
+        return Err("the box in the file has no extent".into());
+    }
+    let scale = PARTICLE_PIXELS as f64 / right.max(below);
+    let (w, h) = (
+        ((right * scale).round() as usize).max(1),
+        ((below * scale).round() as usize).max(1),
+    );
+    let centre = 0.5 * (lo[view] + hi[view]);
+    let mut speed = Array2::from_elem((h, w), f64::NAN);
+    let mut depth = Array2::from_elem((h, w), f64::NEG_INFINITY);
+    let radius = 0.5 * cli.diameter * scale;
+    let mut drawn = 0usize;
+    for i in 0..n {
+        let p = &pos[3 * i..3 * i + 3];
+        if cli.slab > 0.0 && (p[view] - centre).abs() > 0.5 * cli.slab {
+            continue;
+        }
+        drawn += 1;
+        let v = &vel[3 * i..3 * i + 3];
+        let s = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+        // the image's top row is the high end of `down`, as on a plot
+        let (cx, cy) = (
+            (p[across] - lo[across]) * scale,
+            (hi[down] - p[down]) * scale,
+        );
+        let (x0, x1) = (
+            (cx - radius).floor().max(0.0) as usize,
+            ((cx + radius).ceil() as usize).min(w),
+        );
+        let (y0, y1) = (
+            (cy - radius).floor().max(0.0) as usize,
+            ((cy + radius).ceil() as usize).min(h),
+        );
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let (dx, dy) = (x as f64 + 0.5 - cx, y as f64 + 0.5 - cy);
+                // nearer the viewer (larger coordinate along the view axis) wins
+                if dx * dx + dy * dy <= radius * radius && p[view] > depth[[y, x]] {
+                    depth[[y, x]] = p[view];
+                    speed[[y, x]] = s;
+                }
+            }
+        }
+    }
+    let meta = read_meta(file);
+    let mut title: Vec<String> = meta.simulation.iter().cloned().collect();
+    title.push("speed".into());
+    title.extend(meta.step.map(|s| format!("step {s}")));
+    title.extend(meta.time.map(|t| format!("t = {}", format_sci(t))));
+    let slab = if cli.slab > 0.0 {
+        format!(
+            "{drawn} of {n} atoms with {} in {}..{}",
+            AXIS_NAMES[view],
+            format_label(centre - 0.5 * cli.slab),
+            format_label(centre + 0.5 * cli.slab)
+        )
+    } else {
+        format!("all {n} atoms")
+    };
+    let labels = Labels {
+        title: title.join("  "),
+        footer: Some(format!(
+            "{slab},  right: {} {}..{}  up: {} {}..{}",
+            AXIS_NAMES[across],
+            format_label(lo[across]),
+            format_label(hi[across]),
+            AXIS_NAMES[down],
+            format_label(lo[down]),
+            format_label(hi[down])
+        )),
+        nan_is_empty: true,
+    };
+    let rendered = render_field(speed.view(), &labels).map_err(|e| e.to_string())?;
+    let out = cli
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&cli.checkpoint, "speed"));
+    rendered.image.write_png(&out).map_err(|e| e.to_string())?;
+    let (img, st) = (&rendered.image, &rendered.stats);
+    Ok(format!(
+        "wrote {} ({}x{} px, speed of {drawn} atoms, {} .. {})",
         out.display(),
         img.width,
         img.height,

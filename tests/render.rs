@@ -54,3 +54,53 @@ fn renders_2d_fields_and_3d_slices_from_checkpoints() {
         missing.stderr
     );
 }
+
+#[test]
+fn renders_the_atoms_of_a_particle_checkpoint_coloured_by_speed() {
+    let dir = temp_dir();
+    run_ok(
+        MD,
+        2,
+        &[
+            "--cells",
+            "6x6x6",
+            "--steps",
+            "10",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    let ck = checkpoint_of(dir.path(), "md", 10);
+    let r = render(&[ck.as_os_str()]).expect_ok("render particles");
+    let png = dir.path().join("md_00000010-speed.png");
+    let (w, h) = png_size(&png);
+    assert!(w >= 600 && h >= 600, "{w}x{h}");
+    // a slab one unit thick through the middle of an fcc crystal holds some atoms
+    let drawn: usize = r
+        .stdout
+        .split("speed of ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(drawn > 0 && drawn < 864, "{}", r.stdout);
+    let all = render(&[
+        ck.as_os_str(),
+        "--slab".as_ref(),
+        "0".as_ref(),
+        "--view".as_ref(),
+        "0".as_ref(),
+    ])
+    .expect_ok("render all particles along x");
+    assert!(all.stdout.contains("speed of 864 atoms"), "{}", all.stdout);
+    let bad = render(&[ck.as_os_str(), "--view".as_ref(), "3".as_ref()]);
+    assert_eq!(bad.status, Some(2));
+    assert!(
+        bad.stderr.starts_with("render: error: --view 3"),
+        "{}",
+        bad.stderr
+    );
+}

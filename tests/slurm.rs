@@ -149,6 +149,42 @@ fn batch_scripts_run_stop_before_the_limit_and_resume_on_a_real_slurm() {
         "sbatch vs mpirun",
     );
 
+    // 1b. the md script on 2 tasks completes with the same trajectory as mpirun on 1
+    let (md_out, md_log) = (tmp.path().join("md"), tmp.path().join("md.log"));
+    let md_args = [
+        "--cells",
+        "6x6x6",
+        "--steps",
+        "40",
+        "--checkpoint-every",
+        "0",
+    ];
+    let mut a = vec!["--ntasks=2", "scripts/slurm/md.sbatch"];
+    a.extend_from_slice(&md_args);
+    let job = slurm.submit(&a, &md_out, &md_log).expect("sbatch md");
+    let (state, exit) = slurm.wait(&job, Duration::from_secs(60));
+    assert_eq!(
+        (state.as_str(), exit.as_str()),
+        ("COMPLETED", "0:0"),
+        "{}",
+        read(&md_log)
+    );
+    assert!(
+        read(&md_log).contains("Solution validates"),
+        "{}",
+        read(&md_log)
+    );
+    let direct = temp_dir();
+    let mut a = md_args.to_vec();
+    a.extend_from_slice(&["--out", direct.path().to_str().unwrap()]);
+    run_ok(MD, 1, &a);
+    assert_same_fields(
+        &checkpoint_of(direct.path(), "md", 40),
+        &checkpoint_of(&md_out, "md", 40),
+        &["particles/position", "particles/velocity"],
+        "md: sbatch on 2 tasks vs mpirun on 1",
+    );
+
     // 5. more tasks than the node has CPUs: refused at submission, not left pending
     let why = slurm
         .submit(&["--ntasks=64", script], &out, &log)

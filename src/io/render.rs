@@ -371,6 +371,9 @@ pub struct Labels {
     pub title: String,
     /// Optional line below the plot (e.g. axis orientation and extents).
     pub footer: Option<String>,
+    /// NaN cells are empty space (drawn white, not counted as bad values): a picture of
+    /// particles, where most pixels hold none.
+    pub nan_is_empty: bool,
 }
 
 /// A rendered figure and what was measured while drawing it.
@@ -451,7 +454,7 @@ pub fn render_field(data: ArrayView2<f64>, labels: &Labels) -> Result<Rendered, 
         format_sci(stats.min),
         format_sci(stats.max)
     );
-    if stats.non_finite > 0 {
+    if stats.non_finite > 0 && !labels.nan_is_empty {
         info.push_str(&format!("  nan/inf: {}", stats.non_finite));
     }
     let bar_h = ph.max(MIN_BAR_H);
@@ -501,7 +504,13 @@ pub fn render_field(data: ArrayView2<f64>, labels: &Labels) -> Result<Rendered, 
     for y in 0..ph {
         let i = y * sr.0 / sr.1;
         for x in 0..pw {
-            img.set_pixel(px + x, py + y, scale.color(data[[i, x * sc.0 / sc.1]]));
+            let v = data[[i, x * sc.0 / sc.1]];
+            let c = if v.is_nan() && labels.nan_is_empty {
+                WHITE
+            } else {
+                scale.color(v)
+            };
+            img.set_pixel(px + x, py + y, c);
         }
     }
 
@@ -622,6 +631,7 @@ mod tests {
         let labels = Labels {
             title: "all glyphs: 0123456789 abc.xyz ABC-XYZ +=:()[]/_<>?".into(),
             footer: Some("footer".into()),
+            nan_is_empty: false,
         };
         let img = render_field(a.view(), &labels).unwrap().image;
         let bytes = img.encode_png().unwrap();

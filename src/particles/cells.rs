@@ -11,6 +11,7 @@
 //! atom, one sum over its neighbours in that order, is the same on any rank count; and
 //! it is the order the bins are visited in, so no list needs sorting.
 
+use super::force::Simd;
 use crate::partition::DIMS;
 
 /// Atoms sorted into the cells of a global grid of bins (`origin + k width` per axis),
@@ -25,9 +26,10 @@ pub struct Bins {
     /// Bin `b`'s atoms are `atoms[start[b] .. start[b + 1]]`.
     start: Vec<usize>,
     atoms: Vec<u32>,
-    /// The positions of `atoms`, in the same order (packed x, y, z, unused): the list
-    /// build streams through them.
-    xyz: Vec<[f64; 4]>,
+    /// The positions of `atoms`, in the same order: the list build streams through them.
+    x: Vec<f64>,
+    y: Vec<f64>,
+    z: Vec<f64>,
     /// Each atom's local bin (scratch of `fill`).
     bin_of: Vec<usize>,
 }
@@ -104,14 +106,13 @@ impl Bins {
         for b in 0..nbins {
             self.atoms[self.start[b]..self.start[b + 1]].sort_unstable_by_key(|&i| id[i as usize]);
         }
-        self.xyz.clear();
-        self.xyz.extend(self.atoms.iter().map(|&i| {
-            let i = i as usize;
-            [pos[0][i], pos[1][i], pos[2][i], 0.0]
-        }));
+        for (binned, p) in [&mut self.x, &mut self.y, &mut self.z].into_iter().zip(pos) {
+            binned.clear();
+            binned.extend(self.atoms.iter().map(|&i| p[i as usize]));
+        }
     }
 
-    /// Where the atoms of bins `(b0, b1, lo2 ..= hi2)` are in `atoms` and `xyz`: one
+    /// Where the atoms of bins `(b0, b1, lo2 ..= hi2)` are in `atoms`, `x`, `y`, `z`: one
     /// range, as bins along the last axis are stored one after the other.
     fn row(&self, b0: usize, b1: usize, lo2: usize, hi2: usize) -> std::ops::Range<usize> {
         let first = (b0 * self.n[1] + b1) * self.n[2];
@@ -145,6 +146,18 @@ impl NeighbourList {
     /// every other atom at a distance below `cutoff`. `bins` must have been filled with
     /// all of `pos`'s atoms and be at least `cutoff / 2` wide.
     pub fn build(&mut self, bins: &Bins, pos: &[Vec<f64>; DIMS], owned: usize, cutoff: f64) {
+        self.build_with(Simd::detect(), bins, pos, owned, cutoff)
+    }
+
+    /// [`NeighbourList::build`] with instructions `simd` (which the processor must have).
+    fn build_with(
+        &mut self,
+        simd: Simd,
+        bins: &Bins,
+        pos: &[Vec<f64>; DIMS],
+        owned: usize,
+        cutoff: f64,
+    ) {
         let c2 = cutoff * cutoff;
         // bins within the cutoff, with a margin for the rounding of bin coordinates (a
         // cutoff of exactly two bin widths needs a third bin)
@@ -172,26 +185,116 @@ impl NeighbourList {
                 self.start.push(self.neighbours.len());
                 continue;
             }
-            // candidates are written unconditionally and kept by advancing the end only
-            // when they are neighbours: no branch to mispredict on a coin toss
             let mut end = self.neighbours.len();
             for b0 in r0 {
                 for b1 in r1.clone() {
                     let row = bins.row(b0, b1, *r2.start(), *r2.end());
                     self.neighbours.resize(end + row.len(), 0);
-                    let out = &mut self.neighbours[..];
-                    for (&j, p) in bins.atoms[row.clone()].iter().zip(&bins.xyz[row]) {
-                        let (dx, dy, dz) = (xi - p[0], yi - p[1], zi - p[2]);
-                        let near = (dx * dx + dy * dy + dz * dz < c2) & (j as usize != i);
-                        out[end] = j;
-                        end += usize::from(near);
-                    }
+                    let candidates = Row {
+                        atoms: &bins.atoms[row.clone()],
+                        x: &bins.x[row.clone()],
+                        y: &bins.y[row.clone()],
+                        z: &bins.z[row],
+                    };
+                    let at = [xi, yi, zi];
+                    end = match simd {
+                        // SAFETY: `Simd::detect` found AVX-512F.
+                        #[cfg(target_arch = "x86_64")]
+                        Simd::Avx512 => unsafe {
+                            scan_avx512(at, i as u32, c2, candidates, &mut self.neighbours, end)
+                        },
+                        _ => scan(at, i as u32, c2, candidates, &mut self.neighbours, end),
+                    };
                 }
             }
             self.neighbours.truncate(end);
             self.start.push(end);
         }
     }
+}
+
+/// Candidate neighbours: a row of bins' atoms and their positions.
+#[derive(Clone, Copy)]
+struct Row<'a> {
+    atoms: &'a [u32],
+    x: &'a [f64],
+    y: &'a [f64],
+    z: &'a [f64],
+}
+
+/// Appends to `out[end..]` the candidates closer than `sqrt(c2)` to `at` other than atom
+/// `me`, in order; returns the new end (`out` has room for every candidate). Candidates
+/// are written unconditionally and kept by advancing the end: no branch to mispredict.
+fn scan(at: [f64; DIMS], me: u32, c2: f64, row: Row<'_>, out: &mut [u32], mut end: usize) -> usize {
+    for (k, &j) in row.atoms.iter().enumerate() {
+        let (dx, dy, dz) = (at[0] - row.x[k], at[1] - row.y[k], at[2] - row.z[k]);
+        let near = (dx * dx + dy * dy + dz * dz < c2) & (j != me);
+        out[end] = j;
+        end += usize::from(near);
+    }
+    end
+}
+
+/// [`scan`] sixteen candidates at a time, the kept ones packed by a compress-store:
+/// the same arithmetic, so the same list.
+///
+/// # Safety
+/// The processor must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn scan_avx512(
+    at: [f64; DIMS],
+    me: u32,
+    c2: f64,
+    row: Row<'_>,
+    out: &mut [u32],
+    mut end: usize,
+) -> usize {
+    use std::arch::x86_64::*;
+    let n = row.atoms.len();
+    assert!(out.len() >= end + n, "room for every candidate");
+    let (xi, yi, zi) = (
+        _mm512_set1_pd(at[0]),
+        _mm512_set1_pd(at[1]),
+        _mm512_set1_pd(at[2]),
+    );
+    let (cutoff2, me) = (_mm512_set1_pd(c2), _mm512_set1_epi32(me as i32));
+    let mut k = 0;
+    while k < n {
+        let left = n - k;
+        let m: u16 = if left >= 16 {
+            u16::MAX
+        } else {
+            ((1u32 << left) - 1) as u16
+        };
+        let (mlo, mhi) = (m as u8, (m >> 8) as u8);
+        // SAFETY: masked loads read only the lanes of `m`, all inside the slices (lanes
+        // past the end are neither read nor faulted on); the pointers are formed with
+        // wrapping arithmetic and used only under the mask.
+        let (near, idx) = unsafe {
+            let half = |mask: u8, from: usize| {
+                let load = |v: &[f64]| _mm512_maskz_loadu_pd(mask, v.as_ptr().wrapping_add(from));
+                let (dx, dy, dz) = (
+                    _mm512_sub_pd(xi, load(row.x)),
+                    _mm512_sub_pd(yi, load(row.y)),
+                    _mm512_sub_pd(zi, load(row.z)),
+                );
+                let r2 = _mm512_add_pd(
+                    _mm512_add_pd(_mm512_mul_pd(dx, dx), _mm512_mul_pd(dy, dy)),
+                    _mm512_mul_pd(dz, dz),
+                );
+                _mm512_mask_cmp_pd_mask::<_CMP_LT_OQ>(mask, r2, cutoff2)
+            };
+            let near = u16::from(half(mlo, k)) | (u16::from(half(mhi, k + 8)) << 8);
+            let idx = _mm512_maskz_loadu_epi32(m, row.atoms.as_ptr().wrapping_add(k).cast());
+            (near & _mm512_mask_cmpneq_epi32_mask(m, idx, me), idx)
+        };
+        // SAFETY: at most `left` <= the room after `end` values are written.
+        unsafe { _mm512_mask_compressstoreu_epi32(out.as_mut_ptr().add(end).cast(), near, idx) };
+        end += near.count_ones() as usize;
+        k += 16;
+    }
+    end
 }
 
 /// Atoms per group of [`SlicedLists`]: the vector pair loop's lanes.
@@ -293,6 +396,13 @@ pub(crate) mod tests {
         bins.fill(&pos, &id, pos[0].len());
         let mut list = NeighbourList::default();
         list.build(&bins, &pos, atoms.len(), cutoff);
+        // the scalar scan (what a processor without AVX-512 runs) finds the same list
+        let mut scalar = NeighbourList::default();
+        scalar.build_with(Simd::Baseline, &bins, &pos, atoms.len(), cutoff);
+        assert_eq!(
+            (&list.start, &list.neighbours),
+            (&scalar.start, &scalar.neighbours)
+        );
         let key = |j: u32| {
             let j = j as usize;
             let g: Vec<i64> = (0..3).map(|a| bins.global(a, pos[a][j])).collect();
