@@ -379,8 +379,18 @@ mod tests {
         cutoff: f64,
         threads: &Threads,
     ) -> ([Vec<f64>; 3], Vec<f64>, Vec<f64>) {
-        let n = pos[0].len();
         let lj = LennardJones::new(&[1.0, 1.0], cutoff, false).unwrap();
+        run_potential(simd, &lj, pos, threads)
+    }
+
+    fn run_potential(
+        simd: Simd,
+        potential: &dyn PairPotential,
+        pos: &[Vec<f64>; 3],
+        threads: &Threads,
+    ) -> ([Vec<f64>; 3], Vec<f64>, Vec<f64>) {
+        let n = pos[0].len();
+        let cutoff = potential.cutoff();
         let mut bins = Bins::new([-5.0; 3], [20.0; 3], cutoff / 2.0);
         let id: Vec<u64> = (1..=n as u64).collect();
         bins.fill(pos, &id, n);
@@ -399,7 +409,7 @@ mod tests {
         let (mut e, mut w) = (vec![0.0; n], vec![0.0; n]);
         all_pair_forces_with(
             simd,
-            &lj,
+            potential,
             input,
             n,
             &mut force,
@@ -448,16 +458,27 @@ mod tests {
         let (f3, e3, w3) = run(&pos, 2.5, &Threads::new(3).unwrap());
         assert_eq!((&f1, &e1, &w1), (&f3, &e3, &w3));
         // every instruction set this processor has gives the same bits as the baseline
-        let baseline = run_with(Simd::Baseline, &pos, 2.5, &Threads::serial());
-        for simd in [Simd::Avx2, Simd::Avx512] {
-            let have = match Simd::detect() {
-                Simd::Avx512 => true,
-                Simd::Avx2 => simd == Simd::Avx2,
-                Simd::Baseline => false,
-            };
-            if have {
-                let got = run_with(simd, &pos, 2.5, &Threads::serial());
-                assert!(got == baseline, "{simd:?} differs from the baseline loop");
+        // every instruction set this processor has gives the same bits as the baseline,
+        // for each potential
+        let morse =
+            crate::particles::potentials::morse::Morse::new(&[1.0, 5.0, 1.1], 2.5, true).unwrap();
+        let lj = LennardJones::new(&[1.0, 1.0], 2.5, false).unwrap();
+        for potential in [&lj as &dyn PairPotential, &morse] {
+            let baseline = run_potential(Simd::Baseline, potential, &pos, &Threads::serial());
+            for simd in [Simd::Avx2, Simd::Avx512] {
+                let have = match Simd::detect() {
+                    Simd::Avx512 => true,
+                    Simd::Avx2 => simd == Simd::Avx2,
+                    Simd::Baseline => false,
+                };
+                if have {
+                    let got = run_potential(simd, potential, &pos, &Threads::serial());
+                    assert!(
+                        got == baseline,
+                        "{} with {simd:?} differs from the baseline loop",
+                        potential.name()
+                    );
+                }
             }
         }
         for (a, fa) in f1.iter().enumerate() {
