@@ -38,14 +38,23 @@ fn numbers<T: std::str::FromStr>(fields: &[&str]) -> Option<Vec<T>> {
 /// Reads `path`, keeping the atoms whose wrapped position `keep` accepts.
 pub fn read(path: &Path, keep: &dyn Fn(&PeriodicBox, [f64; DIMS]) -> bool) -> Result<DataFile> {
     let file = std::fs::File::open(path).map_err(|e| Error::input(path, 0, e.to_string()))?;
-    parse(std::io::BufReader::new(file), path, keep)
+    parse(std::io::BufReader::new(file), path, keep, false)
 }
 
-/// [`read`] from any reader (`path` names it in messages).
+/// The atom count and box of `path`, from its header alone (the sections are not read).
+pub fn read_header(path: &Path) -> Result<(u64, PeriodicBox)> {
+    let file = std::fs::File::open(path).map_err(|e| Error::input(path, 0, e.to_string()))?;
+    let d = parse(std::io::BufReader::new(file), path, &|_, _| false, true)?;
+    Ok((d.atoms, d.bounds))
+}
+
+/// [`read`] from any reader (`path` names it in messages); with `header_only`, the
+/// header alone (no atoms, mass 0).
 pub fn parse(
     reader: impl BufRead,
     path: &Path,
     keep: &dyn Fn(&PeriodicBox, [f64; DIMS]) -> bool,
+    header_only: bool,
 ) -> Result<DataFile> {
     let bad = |line: usize, m: String| Error::input(path, line, m);
     let mut lines = reader.lines().enumerate().map(|(n, l)| (n + 1, l));
@@ -146,6 +155,15 @@ pub fn parse(
         ));
     }
     let bounds = PeriodicBox::new(lo, hi).map_err(|e| bad(0, e.to_string()))?;
+    if header_only {
+        return Ok(DataFile {
+            atoms,
+            bounds,
+            mass: 0.0,
+            has_velocities: false,
+            kept: Vec::new(),
+        });
+    }
 
     let mut mass = None;
     let mut kept = Vec::new();
@@ -293,7 +311,7 @@ Velocities
     }
 
     fn parse_str(s: &str) -> Result<DataFile> {
-        parse(s.as_bytes(), Path::new("test.data"), &all)
+        parse(s.as_bytes(), Path::new("test.data"), &all, false)
     }
 
     #[test]
@@ -305,7 +323,12 @@ Velocities
         let two = d.kept.iter().find(|a| a.0 == 2).unwrap();
         assert!((two.1[0] - 0.1).abs() < 1e-15, "4.1 wraps to 0.1");
         assert_eq!(two.2, [-0.1, 0.0, 0.0]);
-        let left = parse(SMALL.as_bytes(), Path::new("t"), &|_, p| p[0] < 2.0).unwrap();
+        let left = parse(SMALL.as_bytes(), Path::new("t"), &|_, p| p[0] < 2.0, false).unwrap();
+        let header = parse(SMALL.as_bytes(), Path::new("t"), &all, true).unwrap();
+        assert_eq!(
+            (header.atoms, header.bounds, header.kept.len()),
+            (3, d.bounds, 0)
+        );
         assert_eq!(left.kept.iter().map(|a| a.0).collect::<Vec<_>>(), [1, 2]);
     }
 
