@@ -311,6 +311,7 @@ pub struct SlicedLists {
     pub row_start: Vec<usize>,
     /// `LANES` indices per row.
     pub idx: Vec<u32>,
+    max_index: usize,
 }
 
 impl SlicedLists {
@@ -333,6 +334,12 @@ impl SlicedLists {
             rows += longest;
             self.row_start.push(rows);
         }
+        self.max_index = self.idx.iter().copied().max().unwrap_or(0) as usize;
+    }
+
+    /// The largest index in the lists (0 when empty).
+    pub fn max_index(&self) -> usize {
+        self.max_index
     }
 
     /// The rows of group `g`.

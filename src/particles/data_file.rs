@@ -246,6 +246,12 @@ pub fn parse(
                 }
             }
         }
+        if name == "Velocities" && rows != atoms {
+            return Err(bad(
+                start,
+                format!("the Velocities section has {rows} lines, the header says {atoms} atoms"),
+            ));
+        }
         if name == "Atoms" && rows != atoms {
             return Err(bad(
                 start,

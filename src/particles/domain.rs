@@ -63,6 +63,19 @@ impl PeriodicBox {
     }
 }
 
+/// Whether `p` slabs of `bounds` on `axis`, with edges `lo + L k / p` (the last `hi`)
+/// as computed in floating point, are each at least `rg` thick.
+fn slabs_fit(bounds: &PeriodicBox, axis: usize, p: usize, rg: f64) -> bool {
+    let edge = |k: usize| {
+        if k == p {
+            bounds.hi[axis]
+        } else {
+            bounds.lo[axis] + bounds.length(axis) * k as f64 / p as f64
+        }
+    };
+    (0..p).all(|k| edge(k + 1) - edge(k) >= rg)
+}
+
 /// This rank's part of the box.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Domain {
@@ -101,9 +114,16 @@ impl Domain {
                 )));
             }
         }
-        // how many slabs of the ghost cutoff each axis holds: at most that many ranks
-        let slabs: [usize; DIMS] =
-            std::array::from_fn(|a| ((bounds.length(a) / rg).floor() as usize).max(1));
+        // how many ranks each axis holds: the most slabs whose edges, as computed in
+        // floating point, leave every slab at least the ghost cutoff thick (ghosts come
+        // from the next rank only)
+        let slabs: [usize; DIMS] = std::array::from_fn(|a| {
+            let mut p = ((bounds.length(a) / rg).floor() as usize).max(1);
+            while p > 1 && !slabs_fit(&bounds, a, p, rg) {
+                p -= 1;
+            }
+            p
+        });
         let procs: [usize; DIMS] = match procs {
             Some(p) => {
                 let p: [usize; DIMS] = p.try_into().map_err(|_| {
@@ -323,5 +343,10 @@ mod tests {
         assert!(many.to_string().contains("at most 27 ranks fit"), "{many}");
         assert!(Domain::new(cube(10.0), 27, 5, None, 2.8).is_ok());
         assert!(Domain::new(cube(10.0), 2, 0, Some(&[2, 2, 1]), 2.8).is_err());
+        // 22.4 / 2.8 = 8 slabs on paper, but the computed edges make one 2.7999999999999997
+        // thick: 7 ranks at most
+        let b = PeriodicBox::new([0.0; 3], [22.4, 10.0, 10.0]).unwrap();
+        assert!(Domain::new(b, 8, 0, Some(&[8, 1, 1]), 2.8).is_err());
+        assert!(Domain::new(b, 7, 0, Some(&[7, 1, 1]), 2.8).is_ok());
     }
 }

@@ -91,6 +91,14 @@ pub fn pair_forces<P: PairPotential + ?Sized, const TALLY: bool>(
     out: PairOutput<'_>,
     simd: Simd,
 ) {
+    assert!(
+        simd != Simd::Avx512 || Simd::detect() == Simd::Avx512,
+        "AVX-512 asked for on a processor without it"
+    );
+    assert!(
+        simd != Simd::Avx2 || Simd::detect() != Simd::Baseline,
+        "AVX2 asked for on a processor without it"
+    );
     #[cfg(target_arch = "x86_64")]
     match simd {
         // SAFETY: `Simd::detect` found the instructions these functions are compiled for.
@@ -208,8 +216,13 @@ unsafe fn lanes_avx512<P: PairPotential + ?Sized, const TALLY: bool>(
         0,
         "groups of lanes start at a multiple of LANES"
     );
-    debug_assert!(
-        sliced.idx.iter().all(|&j| (j as usize) < xyz.len()),
+    // gathers scale 32-bit indices by 4 (f64 per position): they must stay below 2^29
+    assert!(
+        xyz.len() < 1 << 29,
+        "fewer than 2^29 atoms and ghosts on a rank"
+    );
+    assert!(
+        sliced.max_index() < xyz.len(),
         "every index of the transposed lists is a packed position"
     );
     let rc2 = potential.cutoff() * potential.cutoff();

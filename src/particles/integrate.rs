@@ -33,7 +33,8 @@ pub fn keyed_uniform(seed: u64, id: u64, counter: u64) -> f64 {
 pub fn keyed_normal(seed: u64, id: u64, counter: u64) -> f64 {
     let u1 = 1.0 - keyed_uniform(seed, id, 2 * counter); // (0, 1]
     let u2 = keyed_uniform(seed, id, 2 * counter + 1);
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    // libm's software log and cos: the same bits on every processor
+    (-2.0 * libm::log(u1)).sqrt() * libm::cos(2.0 * std::f64::consts::PI * u2)
 }
 
 /// Maxwell–Boltzmann velocity of atom `id` at temperature `t` (k_B = 1) and mass `m`,

@@ -50,7 +50,9 @@ impl Morse {
 
     /// `(E(r), F(r))` at distance `r`.
     fn unshifted(&self, r: f64) -> (f64, f64) {
-        let e1 = (-self.alpha * (r - self.r0)).exp();
+        // libm's software exp: the same bits on every processor (glibc picks its exp by
+        // the instruction set at run time)
+        let e1 = libm::exp(-self.alpha * (r - self.r0));
         let e2 = e1 * e1;
         (
             self.d0 * (e2 - 2.0 * e1),
