@@ -486,6 +486,11 @@ impl MolecularDynamics {
         for a in 0..DIMS {
             s.vel[a][..owned].iter_mut().for_each(|v| *v *= scale);
         }
+        // a thermostat's step-0 drag depends on the velocities just set (as LAMMPS's
+        // setup computes it); the pair part is recomputed to the same bits
+        if self.opts.langevin.is_some() {
+            self.compute_forces(0, true);
+        }
     }
 }
 
@@ -592,11 +597,13 @@ impl Stepper for MolecularDynamics {
     }
 
     fn save(&self, parallel: &Parallel, writer: &mut Writer) -> Result<()> {
+        // the collective gathering first, so an attribute that fails on one rank cannot
+        // leave the others waiting in it
+        let (atoms, first) = self.in_id_order(parallel);
         let b = &self.domain.bounds;
         writer.attr("box_lo", &b.lo)?;
         writer.attr("box_hi", &b.hi)?;
         writer.attr("atoms", &[self.atoms])?;
-        let (atoms, first) = self.in_id_order(parallel);
         let (n, total) = (atoms.len(), self.atoms as usize);
         let ids: Vec<u64> = atoms.iter().map(|a| a.id).collect();
         writer.dataset(
