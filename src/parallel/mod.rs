@@ -12,6 +12,7 @@
 //! - [`Threads`] ([`threads`]): the threads of one rank.
 //! - [`main_with_mpi`]: the `main` of every simulation binary.
 
+pub mod binned_sum;
 pub mod comm;
 pub mod exact_sum;
 pub mod exchange;
@@ -20,6 +21,7 @@ pub mod ring;
 pub mod route;
 pub mod threads;
 
+pub use binned_sum::BinnedSum;
 pub use comm::{Comm, ProcessGrid2d};
 pub use exact_sum::ExactSum;
 pub use exchange::{NeighbourExchange, Peer, PendingExchange};
