@@ -21,6 +21,7 @@ pub mod driver;
 pub mod error;
 pub mod grid;
 pub mod io;
+pub mod linalg;
 pub mod memory;
 pub mod parallel;
 pub mod particles;

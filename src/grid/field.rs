@@ -102,6 +102,14 @@ impl<T: Scalar> Field<T> {
             .slice(s![g[0]..g[0] + n[0], g[1]..g[1] + n[1], g[2]..g[2] + n[2]])
     }
 
+    /// The owned cells only, mutably.
+    pub fn owned_view_mut(&mut self) -> ndarray::ArrayViewMut3<'_, T> {
+        let g = self.ghost;
+        let n = self.owned.size;
+        self.data
+            .slice_mut(s![g[0]..g[0] + n[0], g[1]..g[1] + n[1], g[2]..g[2] + n[2]])
+    }
+
     /// Calls `f(global index, value)` for every owned cell, in row-major order.
     pub fn for_each_owned(&self, mut f: impl FnMut([i64; DIMS], T))
     where

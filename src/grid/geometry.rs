@@ -11,7 +11,7 @@
 //! - Ranks are laid out row-major over the process grid: `rank = (c0 * p1 + c1) * p2 + c2`.
 
 use crate::error::{Error, Name, Result};
-use crate::partition::{self, join_x, owner_on_axis, split_axis};
+use crate::partition::{self, join_x, split_axis};
 
 /// Number of axes used internally (1D and 2D grids are padded with leading unit axes).
 pub use crate::partition::DIMS;
@@ -225,6 +225,10 @@ pub fn direction_code(d: Direction) -> i32 {
 pub struct Decomposition {
     grid: Grid,
     procs: [usize; DIMS],
+    /// Per axis: the first cell of each part, and the axis length last (`procs[a] + 1`
+    /// values). The even split of [`split_axis`] unless derived by
+    /// [`Decomposition::coarsened`].
+    starts: [Vec<usize>; DIMS],
 }
 
 impl Decomposition {
@@ -271,7 +275,49 @@ impl Decomposition {
                 p
             }
         };
-        Ok(Decomposition { grid, procs })
+        let n = grid.extents();
+        let starts = std::array::from_fn(|a| {
+            (0..=procs[a])
+                .map(|p| split_axis(n[a], procs[a], p.min(procs[a] - 1)).0)
+                .enumerate()
+                .map(|(p, lo)| if p == procs[a] { n[a] } else { lo })
+                .collect()
+        });
+        Ok(Decomposition {
+            grid,
+            procs,
+            starts,
+        })
+    }
+
+    /// The decomposition of a vertex grid coarsened by two on every axis (`n` points per
+    /// axis, `n + 1` intervals, becoming `(n + 1) / 2 - 1` points) on the same process
+    /// grid, each rank owning the coarse points that lie on its fine points (coarse point
+    /// `I` is fine point `2 I + 1`). Blocks may be empty. `None` unless every axis of the
+    /// grid has an odd number of points, at least 3, and is not periodic.
+    pub fn coarsened(&self) -> Option<Decomposition> {
+        let n = self.grid.extents();
+        let active: Vec<usize> = (0..DIMS).filter(|&a| self.grid.is_active(a)).collect();
+        if active
+            .iter()
+            .any(|&a| n[a] < 3 || n[a].is_multiple_of(2) || self.grid.periodic()[a])
+        {
+            return None;
+        }
+        let coarse: Vec<usize> = active.iter().map(|&a| n[a].div_ceil(2) - 1).collect();
+        let grid = Grid::new(&coarse, &vec![false; coarse.len()]).ok()?;
+        let starts = std::array::from_fn(|a| {
+            if self.grid.is_active(a) {
+                self.starts[a].iter().map(|&lo| lo / 2).collect()
+            } else {
+                self.starts[a].clone()
+            }
+        });
+        Some(Decomposition {
+            grid,
+            procs: self.procs,
+            starts,
+        })
     }
 
     pub fn grid(&self) -> &Grid {
@@ -306,19 +352,19 @@ impl Decomposition {
     /// The cells `rank` owns, in global indices.
     pub fn owned(&self, rank: usize) -> IndexBox {
         let c = self.coords(rank);
-        let n = self.grid.extents();
         let mut b = IndexBox::new([0; DIMS], [0; DIMS]);
         for a in 0..DIMS {
-            (b.lo[a], b.size[a]) = split_axis(n[a], self.procs[a], c[a]);
+            let s = &self.starts[a];
+            (b.lo[a], b.size[a]) = (s[c[a]], s[c[a] + 1] - s[c[a]]);
         }
         b
     }
 
     /// The rank owning global cell `idx`.
     pub fn owner(&self, idx: [usize; DIMS]) -> usize {
-        let n = self.grid.extents();
         self.rank_at(std::array::from_fn(|a| {
-            owner_on_axis(n[a], self.procs[a], idx[a])
+            // the last part whose first cell is at or before idx (empty parts skipped)
+            self.starts[a].partition_point(|&lo| lo <= idx[a]) - 1
         }))
     }
 

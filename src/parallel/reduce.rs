@@ -2,6 +2,7 @@
 //! cross-rank decisions: a `bool`, never a float standing for one), exact `f64` sums that
 //! give the same bits on any rank count, and exclusive prefix sums (write offsets).
 
+use super::binned_sum::{self, BinnedSum};
 use super::comm::Comm;
 use super::exact_sum::{self, ExactSum};
 use mpi::collective::{CommunicatorCollectives, SystemOperation};
@@ -92,5 +93,47 @@ impl Comm {
         } else {
             out
         }
+    }
+}
+
+impl Comm {
+    /// The values of several reproducible sums over all ranks, in one collective: the same
+    /// bits on any rank count (each rank's partial sums are gathered and merged exactly).
+    pub fn sum_binned(&self, local: &[BinnedSum]) -> Vec<f64> {
+        let width = binned_sum::WIRE * local.len();
+        let send: Vec<i64> = local.iter().flat_map(|s| s.to_wire()).collect();
+        let mut all = vec![0i64; width * self.size()];
+        self.inner().all_gather_into(&send[..], &mut all[..]);
+        (0..local.len())
+            .map(|i| {
+                let mut total = BinnedSum::new();
+                for rank in all.chunks_exact(width) {
+                    let wire = &rank[i * binned_sum::WIRE..(i + 1) * binned_sum::WIRE];
+                    total.merge(&BinnedSum::from_wire(wire.try_into().expect("one wire")));
+                }
+                total.value()
+            })
+            .collect()
+    }
+
+    /// Every rank's `local` values, concatenated in rank order, on every rank.
+    pub fn all_gather_varcount<T: Reducible>(&self, local: &[T]) -> Vec<T> {
+        use mpi::datatype::PartitionMut;
+        let n = i32::try_from(local.len()).expect("fewer than 2^31 values per rank");
+        let mut counts = vec![0i32; self.size()];
+        self.inner().all_gather_into(&n, &mut counts[..]);
+        let displs: Vec<i32> = counts
+            .iter()
+            .scan(0i32, |at, &c| {
+                let d = *at;
+                *at += c;
+                Some(d)
+            })
+            .collect();
+        let total = counts.iter().map(|&c| c as usize).sum();
+        let mut all = vec![T::default(); total];
+        let mut partition = PartitionMut::new(&mut all[..], counts, displs);
+        self.inner().all_gather_varcount_into(local, &mut partition);
+        all
     }
 }

@@ -1,0 +1,70 @@
+//! The two traits a solver sees: a linear operator `y = A x` on distributed vectors, and a
+//! preconditioner `z = B r` (`B ~ A^-1`). Both work on this rank's part of the vectors and
+//! are collective (every rank calls them together).
+
+use crate::linalg::vector::Layout;
+use std::time::Duration;
+
+/// A square linear operator on vectors of one [`Layout`].
+pub trait LinearOperator {
+    /// The layout of `x` and `y`.
+    fn layout(&self) -> &Layout;
+
+    /// `y = A x`. Collective.
+    fn apply(&mut self, x: &[f64], y: &mut [f64]);
+
+    /// The diagonal of `A` (this rank's entries), if the operator knows it.
+    fn diagonal(&self) -> Option<Vec<f64>> {
+        None
+    }
+
+    /// Floating-point operations of one apply on this rank (for rates).
+    fn flops(&self) -> f64;
+
+    /// Bytes one apply must move to or from memory on this rank at the least.
+    fn bytes(&self) -> f64;
+
+    /// Time spent so far trading ghost values (halo exchange, scatter), included in the
+    /// applies.
+    fn exchange_time(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// A preconditioner: `z = B r` with `B` an approximation of `A^-1`. Collective.
+pub trait Preconditioner {
+    /// `jacobi`, `mg`, ...
+    fn name(&self) -> &'static str;
+
+    /// `z = B r`.
+    fn apply(&mut self, r: &[f64], z: &mut [f64]);
+
+    /// A description for the run's summary (levels, smoother, ...).
+    fn describe(&self) -> String {
+        self.name().to_string()
+    }
+
+    /// Whether `B` depends on how the rows are split over ranks (block Jacobi): then the
+    /// iterates are not the same on every rank count.
+    fn depends_on_partition(&self) -> bool {
+        false
+    }
+
+    /// Time spent trading ghost values inside the preconditioner.
+    fn exchange_time(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// No preconditioner: `z = r`.
+pub struct Identity;
+
+impl Preconditioner for Identity {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+
+    fn apply(&mut self, r: &[f64], z: &mut [f64]) {
+        z.copy_from_slice(r);
+    }
+}

@@ -1,0 +1,51 @@
+//! Preconditioners, each one file behind [`Preconditioner`] plus one line in
+//! [`PRECONDITIONERS`], so `solve --pc NAME` finds it. A preconditioner is set up from
+//! what [`Setup`] offers: the operator (its diagonal, its layout) and, for grid problems,
+//! the grid decomposition (multigrid builds its own coarse grids from it).
+
+pub mod jacobi;
+
+use crate::error::{Error, Result};
+use crate::grid::geometry::Decomposition;
+use crate::linalg::operator::{Identity, LinearOperator, Preconditioner};
+use crate::parallel::Parallel;
+
+/// What a preconditioner may be built from.
+pub struct Setup<'a> {
+    pub parallel: &'a Parallel,
+    pub op: &'a dyn LinearOperator,
+    /// The grid the operator lives on (grid problems only).
+    pub grid: Option<&'a Decomposition>,
+}
+
+type Build = fn(&Setup) -> Result<Box<dyn Preconditioner>>;
+
+/// The registered preconditioners: `(name, what it is, constructor)`.
+pub const PRECONDITIONERS: &[(&str, &str, Build)] = &[
+    ("none", "no preconditioner", |_| Ok(Box::new(Identity))),
+    (
+        "jacobi",
+        "the inverse of the diagonal",
+        jacobi::Jacobi::build,
+    ),
+    (
+        "mg",
+        "geometric multigrid V-cycle (grid operators)",
+        crate::linalg::multigrid::Multigrid::build,
+    ),
+];
+
+/// The preconditioner called `name`, set up for `setup`, or an error naming the problem.
+pub fn build(name: &str, setup: &Setup) -> Result<Box<dyn Preconditioner>> {
+    let Some(entry) = PRECONDITIONERS.iter().find(|p| p.0 == name) else {
+        let known: Vec<&str> = PRECONDITIONERS.iter().map(|p| p.0).collect();
+        return Err(Error::value(
+            "pc",
+            format!(
+                "unknown preconditioner '{name}' (known: {})",
+                known.join(", ")
+            ),
+        ));
+    };
+    (entry.2)(setup)
+}
