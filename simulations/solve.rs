@@ -1,5 +1,6 @@
-//! `solve`: A x = b with Krylov solvers and preconditioners, MPI-parallel, reproducible:
-//! the same iterates, bit for bit, on any rank count.
+//! `solve`: A x = b by a Krylov method and a preconditioner, MPI-parallel, reproducible
+//! (the same iterates, bit for bit, on any rank count), as a job: checkpoints, restarts,
+//! stop signals, time limits. `--steps` is the iteration limit.
 //!
 //!     mpirun -n 2 target/release/solve --problem poisson --size 127x127x127 --ksp cg --pc mg
 //!
@@ -8,29 +9,33 @@
 use clap::Parser;
 use std::process::ExitCode;
 use std::time::Instant;
-use tessera::cli::{self, Extents};
+use tessera::cli::{self, Extents, JobFlags};
+use tessera::driver::{self, report::Verdict};
 use tessera::grid::geometry::{Decomposition, Grid};
-use tessera::linalg::krylov::{self, Context, Solve, Stop, Timers, Tolerances};
+use tessera::io::checkpoint::Param;
+use tessera::linalg::job::SolverJob;
+use tessera::linalg::krylov::{self, Stop, Tolerances};
 use tessera::linalg::precond::{self, Setup};
 use tessera::linalg::problems::Poisson;
 use tessera::linalg::stencil_op::StencilOperator;
 use tessera::linalg::vector::difference;
-use tessera::linalg::LinearOperator;
 use tessera::parallel::{self, Parallel};
 use tessera::{Error, Result};
 
-/// Solves A x = b by a Krylov method (--ksp) with a preconditioner (--pc) to a relative
-/// tolerance on the unpreconditioned residual, MPI-parallel, with results that do not
-/// depend on the rank count. Checks itself: the true residual recomputed, the error against
-/// the exact solution.
+/// Solves A x = b by a Krylov method (--ksp) with a preconditioner (--pc) to a tolerance on
+/// the unpreconditioned residual, MPI-parallel, with iterates that do not depend on the
+/// rank count. Checks itself: the true residual recomputed from scratch, the error
+/// against the exact solution. --steps is the iteration limit.
 #[derive(Parser, Debug)]
 #[command(version, about, long_about = None)]
 struct Cli {
-    /// The problem: poisson (-Laplacian u = f, 7-point, manufactured solution).
+    /// The problem: poisson (-Laplacian u = f on the unit cube, zero Dirichlet data,
+    /// 7-point stencil scaled by h^2, manufactured solution u = g(x)g(y)g(z),
+    /// g(t) = t(1-t)e^t).
     #[arg(long, default_value = "poisson")]
     problem: String,
-    /// Unknowns per axis: N, NxN or NxNxN (multigrid needs N+1 to halve repeatedly:
-    /// 31, 63, 127, 255).
+    /// Unknowns per axis (h = 1/(N+1)): N, NxN or NxNxN. Multigrid needs N+1 to halve
+    /// down to 4 or less: 31, 63, 127, 255.
     #[arg(long, value_name = "NxNxN", default_value = "127x127x127")]
     size: Extents,
     /// Krylov method: cg, richardson.
@@ -42,17 +47,14 @@ struct Cli {
     /// Stop when ||b - A x|| <= max(RTOL ||b||, ATOL).
     #[arg(long, default_value_t = 1e-8)]
     rtol: f64,
+    /// Absolute residual tolerance.
     #[arg(long, default_value_t = 1e-50)]
     atol: f64,
-    /// Iteration limit.
-    #[arg(long, default_value_t = 10_000)]
-    max_it: u64,
-    /// Print the residual every N iterations (0: only the last).
+    /// Print the residual every N iterations (0: only the first and last).
     #[arg(long, value_name = "N", default_value_t = 1)]
     monitor: u64,
-    /// Process grid, e.g. 2x1x1.
-    #[arg(long, value_name = "AxBxC")]
-    procs: Option<Extents>,
+    #[command(flatten)]
+    job: JobFlags,
 }
 
 fn main() -> ExitCode {
@@ -65,22 +67,20 @@ fn run(parallel: &Parallel) -> Result<()> {
     };
     let root = parallel.is_root();
     let setup_start = Instant::now();
-    let (decomposition, problem) = parallel.agree(build(parallel, &cli))?;
-    let mut op = StencilOperator::new(parallel, decomposition.clone());
+    let (decomposition, problem, tolerances) = parallel.agree(build(parallel, &cli))?;
+    let op = StencilOperator::new(parallel, decomposition.clone());
     let setup = Setup {
         parallel,
         op: &op,
         grid: Some(&decomposition),
     };
-    let mut pc = parallel.agree(precond::build(&cli.pc, &setup))?;
+    let pc = parallel.agree(precond::build(&cli.pc, &setup))?;
     let method = parallel.agree(krylov::method(&cli.ksp))?;
     let owned = decomposition.owned(parallel.rank());
     let b = problem.rhs(owned);
-    let x0 = vec![0.0; b.len()];
-    let setup_time = setup_start.elapsed();
     if root {
         println!(
-            "tessera solve: {} on a {} grid ({} unknowns, h = 1/{}), {} ranks ({})",
+            "tessera solve: {} on a {} grid ({} unknowns, h = 1/{}), {} ranks ({} process grid)",
             cli.problem,
             decomposition.grid().shape_string(),
             decomposition.grid().cells(),
@@ -91,99 +91,122 @@ fn run(parallel: &Parallel) -> Result<()> {
         println!("  ksp {}, pc {}", cli.ksp, pc.describe());
         println!(
             "  stop at ||r|| <= max({:.1e} ||b||, {:.1e}), at most {} iterations",
-            cli.rtol, cli.atol, cli.max_it
+            cli.rtol, cli.atol, cli.job.steps
         );
     }
-    let tolerances = Tolerances {
-        rtol: cli.rtol,
-        atol: cli.atol,
-        max_iterations: cli.max_it,
-        ..Tolerances::default()
-    };
-    let mut timers = Timers::default();
+    let x0 = vec![0.0; b.len()];
+    let mut job = SolverJob::new(Box::new(op), pc, method, tolerances, &x0, &b, problem.h());
+    let setup_time = setup_start.elapsed();
+    let options = cli.job.job(0.0, parameters(&cli));
     let solve_start = Instant::now();
-    let mut ctx = Context {
-        op: &mut op,
-        pc: pc.as_mut(),
-        timers: &mut timers,
-    };
-    let mut solve = Solve::start(method, tolerances, &mut ctx, &x0, &b);
-    let stop = loop {
-        let stop = solve.step(&mut ctx);
-        let k = solve.iterations();
-        if root && (stop.is_some() || (cli.monitor > 0 && k.is_multiple_of(cli.monitor))) {
-            println!(
-                "  {k:5} ||r|| {:.6e}  ||r||/||b|| {:.3e}",
-                solve.residual(),
-                solve.residual() / solve.rhs_norm
-            );
-        }
-        if let Some(stop) = stop {
-            break stop;
-        }
-    };
+    let outcome = driver::run(parallel, &mut job, &options)?;
     let solve_time = solve_start.elapsed();
-    // check: the true residual and the error against the exact solution
+
+    let solve = job.solve();
+    if root {
+        print_history(&solve.history, solve.rhs_norm, cli.monitor, outcome.start_step);
+    }
+    // checks: the true residual from scratch, the error against the exact solution
     let x = solve.method.solution().to_vec();
+    let (rhs_norm, iterations, residual) = (solve.rhs_norm, solve.iterations(), solve.residual());
+    let stop = job.outcome();
+    let op = job.operator();
     let mut ax = vec![0.0; x.len()];
     op.apply(&x, &mut ax);
     let mut r = vec![0.0; x.len()];
     difference(&mut r, &b, &ax);
-    let true_residual = op.layout().norm(&r) / solve.rhs_norm;
-    let exact = problem.exact(owned);
+    let true_residual = op.layout().norm(&r) / rhs_norm;
     let mut e = vec![0.0; x.len()];
-    difference(&mut e, &x, &exact);
+    difference(&mut e, &x, &problem.exact(owned));
     let error = op.layout().norm_max(&e);
-    let halo = op.exchange_time() + pc.exchange_time();
+    let (timers, halo) = job.timers();
     if root {
         println!(
-            "{} after {} iterations: ||r||/||b|| = {:.3e} (recomputed from scratch: {:.3e})",
+            "{} after {iterations} iterations: ||r||/||b|| = {:.3e}, recomputed from scratch {:.3e}",
             stop.describe(),
-            solve.iterations(),
-            solve.residual() / solve.rhs_norm,
+            residual / rhs_norm,
             true_residual
         );
-        println!("  max error against the exact solution: {error:.4e}");
+        println!("  max |x - u*| = {error:.4e} (the discretisation error, O(h^2))");
         println!(
-            "  time: set-up {:.3} s, solve {:.3} s ({:.2} ms/iteration): operator {:.3}, preconditioner {:.3}, reductions {:.3}, vectors {:.3}; halo exchange {:.3} (inside the above)",
+            "  set-up {:.3} s, solve {:.3} s ({:.3} ms per iteration): operator {:.3} s, \
+             preconditioner {:.3} s, reductions {:.3} s, vector updates {:.3} s; halo \
+             exchanges {:.3} s of these",
             setup_time.as_secs_f64(),
             solve_time.as_secs_f64(),
-            1e3 * solve_time.as_secs_f64() / solve.iterations().max(1) as f64,
+            1e3 * solve_time.as_secs_f64() / (outcome.step - outcome.start_step).max(1) as f64,
             timers.operator.as_secs_f64(),
             timers.preconditioner.as_secs_f64(),
             timers.reductions.as_secs_f64(),
             timers.vectors.as_secs_f64(),
             halo.as_secs_f64()
         );
-        println!(
-            "RESULT its={} stop={:?} relres={:e} err={:e} setup_s={} solve_s={}",
-            solve.iterations(),
-            stop,
-            true_residual,
-            error,
-            setup_time.as_secs_f64(),
-            solve_time.as_secs_f64()
-        );
     }
-    match stop {
-        Stop::Converged => Ok(()),
-        other => Err(Error::NotValidated(format!(
-            "the solve did not converge: {}",
-            other.describe()
-        ))),
-    }
+    let converged = stop == Stop::Converged;
+    // the recomputed residual may exceed the updated one by rounding, not by much
+    let consistent = true_residual <= 10.0 * cli.rtol.max(residual / rhs_norm);
+    let verdict = Verdict::check(converged && consistent, || {
+        if converged {
+            format!("the recomputed residual {true_residual:.3e} does not match the solver's")
+        } else {
+            format!("the solve did not converge: {}", stop.describe())
+        }
+    });
+    let figures = [
+        ("iterations".to_string(), iterations as f64),
+        ("relative_residual".to_string(), residual / rhs_norm),
+        ("true_relative_residual".to_string(), true_residual),
+        ("max_error_vs_manufactured".to_string(), error),
+        ("setup_seconds".to_string(), setup_time.as_secs_f64()),
+        ("solve_seconds".to_string(), solve_time.as_secs_f64()),
+    ];
+    driver::conclude(parallel, &job, &options, &outcome, verdict, &figures)
 }
 
-fn build(parallel: &Parallel, cli: &Cli) -> Result<(Decomposition, Poisson)> {
+fn build(parallel: &Parallel, cli: &Cli) -> Result<(Decomposition, Poisson, Tolerances)> {
     if cli.problem != "poisson" {
         return Err(Error::value(
             "problem",
             format!("unknown problem '{}' (known: poisson)", cli.problem),
         ));
     }
+    for (name, v) in [("rtol", cli.rtol), ("atol", cli.atol)] {
+        if !(v >= 0.0 && v < 1.0) {
+            return Err(Error::value(name, format!("must be in [0, 1), got {v}")));
+        }
+    }
     let grid = Grid::new(&cli.size.0, &vec![false; cli.size.0.len()])?;
-    let decomposition =
-        Decomposition::new(grid, parallel.size(), cli.procs.as_ref().map(|p| &p.0[..]))?;
+    let procs = cli.job.procs.as_ref().map(|p| &p.0[..]);
+    let decomposition = Decomposition::new(grid, parallel.size(), procs)?;
     let problem = Poisson::new(&decomposition)?;
-    Ok((decomposition, problem))
+    let tolerances = Tolerances {
+        rtol: cli.rtol,
+        atol: cli.atol,
+        ..Tolerances::default()
+    };
+    Ok((decomposition, problem, tolerances))
+}
+
+/// The parameters that change the iterates: a restart must match them.
+fn parameters(cli: &Cli) -> Vec<(String, Param)> {
+    vec![
+        ("problem".into(), Param::Text(cli.problem.clone())),
+        ("ksp".into(), Param::Text(cli.ksp.clone())),
+        ("pc".into(), Param::Text(cli.pc.clone())),
+        ("rtol".into(), Param::Float(cli.rtol)),
+        ("atol".into(), Param::Float(cli.atol)),
+    ]
+}
+
+/// The residual history: every `every`-th iteration, the first and the last.
+fn print_history(history: &[f64], rhs_norm: f64, every: u64, start: u64) {
+    println!("  iteration   ||r||           ||r||/||b||");
+    let last = history.len() - 1;
+    for (k, r) in history.iter().enumerate() {
+        let shown = k == 0 || k == last || (every > 0 && (k as u64).is_multiple_of(every));
+        if shown {
+            let note = if k as u64 == start && start > 0 { "  (restarted here)" } else { "" };
+            println!("  {k:9}   {r:.6e}   {:.3e}{note}", r / rhs_norm);
+        }
+    }
 }

@@ -84,6 +84,11 @@ pub trait Stepper {
         None
     }
 
+    /// Named series for the run report (a solver's residual history).
+    fn series(&self) -> Vec<(&'static str, Vec<f64>)> {
+        Vec::new()
+    }
+
     /// Writes the state: attributes describing the geometry and the datasets. Called once
     /// on a dry run that only counts bytes (to reserve the file's space) and once for
     /// real, so it must make the same calls both times and have no other effect.
@@ -404,6 +409,7 @@ fn write_report<S: Stepper>(
             summary,
             verdict,
             figures,
+            series: &stepper.series(),
         }
         .write(path)
     } else {

@@ -275,6 +275,8 @@ pub struct Report<'a> {
     pub verdict: &'a Verdict,
     /// The figures the verdict rests on (errors, tolerances, energies).
     pub figures: &'a [(String, f64)],
+    /// Named series (a solver's residual history).
+    pub series: &'a [(&'static str, Vec<f64>)],
 }
 
 impl Report<'_> {
@@ -315,6 +317,7 @@ impl Report<'_> {
             "simulated_time": self.time,
             "performance": self.summary.json(),
             "validation": {"verdict": verdict, "detail": detail, "figures": figures},
+            "series": self.series.iter().map(|(n, v)| (n.to_string(), json!(v))).collect::<Map<String, Value>>(),
         })
     }
 

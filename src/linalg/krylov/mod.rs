@@ -215,7 +215,7 @@ impl Solve {
     }
 
     /// Whether the solve is over after a residual of `r`.
-    fn judge(&self, r: f64) -> Option<Stop> {
+    pub(crate) fn judge(&self, r: f64) -> Option<Stop> {
         let t = &self.tolerances;
         if r.is_nan() {
             Some(Stop::NotANumber)
