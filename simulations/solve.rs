@@ -50,6 +50,9 @@ struct Cli {
     /// Absolute residual tolerance.
     #[arg(long, default_value_t = 1e-50)]
     atol: f64,
+    /// Multigrid: gather coarse levels of at most N unknowns onto every rank.
+    #[arg(long, value_name = "N", default_value_t = tessera::linalg::multigrid::GATHER_MAX)]
+    mg_gather: usize,
     /// Print the residual every N iterations (0: only the first and last).
     #[arg(long, value_name = "N", default_value_t = 1)]
     monitor: u64,
@@ -73,6 +76,9 @@ fn run(parallel: &Parallel) -> Result<()> {
         parallel,
         op: &op,
         grid: Some(&decomposition),
+        options: precond::Options {
+            mg_gather_max: cli.mg_gather,
+        },
     };
     let pc = parallel.agree(precond::build(&cli.pc, &setup))?;
     let method = parallel.agree(krylov::method(&cli.ksp))?;
@@ -104,7 +110,12 @@ fn run(parallel: &Parallel) -> Result<()> {
 
     let solve = job.solve();
     if root {
-        print_history(&solve.history, solve.rhs_norm, cli.monitor, outcome.start_step);
+        print_history(
+            &solve.history,
+            solve.rhs_norm,
+            cli.monitor,
+            outcome.start_step,
+        );
     }
     // checks: the true residual from scratch, the error against the exact solution
     let x = solve.method.solution().to_vec();
@@ -171,7 +182,7 @@ fn build(parallel: &Parallel, cli: &Cli) -> Result<(Decomposition, Poisson, Tole
         ));
     }
     for (name, v) in [("rtol", cli.rtol), ("atol", cli.atol)] {
-        if !(v >= 0.0 && v < 1.0) {
+        if !(0.0..1.0).contains(&v) {
             return Err(Error::value(name, format!("must be in [0, 1), got {v}")));
         }
     }
@@ -205,7 +216,11 @@ fn print_history(history: &[f64], rhs_norm: f64, every: u64, start: u64) {
     for (k, r) in history.iter().enumerate() {
         let shown = k == 0 || k == last || (every > 0 && (k as u64).is_multiple_of(every));
         if shown {
-            let note = if k as u64 == start && start > 0 { "  (restarted here)" } else { "" };
+            let note = if k as u64 == start && start > 0 {
+                "  (restarted here)"
+            } else {
+                ""
+            };
             println!("  {k:9}   {r:.6e}   {:.3e}{note}", r / rhs_norm);
         }
     }

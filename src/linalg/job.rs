@@ -80,7 +80,10 @@ impl SolverJob {
     /// Time in each part of the solve on this rank, and in ghost exchanges (included in
     /// the parts).
     pub fn timers(&self) -> (Timers, Duration) {
-        (self.timers, self.op.exchange_time() + self.pc.exchange_time())
+        (
+            self.timers,
+            self.op.exchange_time() + self.pc.exchange_time(),
+        )
     }
 
     /// How the vectors are stored: `(dataset shape, this rank's block)`.
@@ -140,7 +143,12 @@ impl Stepper for SolverJob {
         }
     }
 
-    fn advance(&mut self, _parallel: &Parallel, _step: u64, phases: &mut Phases) -> Result<Advance> {
+    fn advance(
+        &mut self,
+        _parallel: &Parallel,
+        _step: u64,
+        phases: &mut Phases,
+    ) -> Result<Advance> {
         if self.solve.stop.is_some() {
             return Ok(Advance::Finished);
         }
@@ -153,7 +161,10 @@ impl Stepper for SolverJob {
         self.solve.step(&mut ctx);
         let after = self.timers;
         phases.add("operator", after.operator - before.operator);
-        phases.add("preconditioner", after.preconditioner - before.preconditioner);
+        phases.add(
+            "preconditioner",
+            after.preconditioner - before.preconditioner,
+        );
         phases.add("reductions", after.reductions - before.reductions);
         phases.add("vectors", after.vectors - before.vectors);
         Ok(Advance::Stepped)
@@ -242,9 +253,9 @@ impl Stepper for SolverJob {
         let mut scalars = Vec::new();
         for (name, _) in &names.scalars {
             let v = checkpoint.attr::<f64>(&format!("scalar_{name}"))?;
-            let v = *v
-                .first()
-                .ok_or_else(|| Error::checkpoint(checkpoint.path(), format!("scalar_{name} is empty")))?;
+            let v = *v.first().ok_or_else(|| {
+                Error::checkpoint(checkpoint.path(), format!("scalar_{name} is empty"))
+            })?;
             scalars.push((*name, v));
         }
         // each rank reads a share (the integrity check sums disjoint parts), then all share
@@ -256,7 +267,10 @@ impl Stepper for SolverJob {
         let history = parallel.all_gather_varcount(&part);
         let rhs_norm = checkpoint.attr::<f64>("rhs_norm")?;
         if history.is_empty() || rhs_norm.len() != 1 {
-            return Err(Error::checkpoint(checkpoint.path(), "the solver state is incomplete"));
+            return Err(Error::checkpoint(
+                checkpoint.path(),
+                "the solver state is incomplete",
+            ));
         }
         self.solve.method.restore(State { vectors, scalars });
         self.solve.rhs_norm = rhs_norm[0];

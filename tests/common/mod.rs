@@ -16,6 +16,7 @@ pub const POISSON: &str = env!("CARGO_BIN_EXE_poisson");
 pub const ALLEN_CAHN: &str = env!("CARGO_BIN_EXE_allen-cahn");
 pub const RUNTIME_CHECK: &str = env!("CARGO_BIN_EXE_runtime-check");
 pub const MD: &str = env!("CARGO_BIN_EXE_md");
+pub const SOLVE: &str = env!("CARGO_BIN_EXE_solve");
 
 /// The outcome of one launch.
 pub struct Run {

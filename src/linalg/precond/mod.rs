@@ -16,6 +16,23 @@ pub struct Setup<'a> {
     pub op: &'a dyn LinearOperator,
     /// The grid the operator lives on (grid problems only).
     pub grid: Option<&'a Decomposition>,
+    pub options: Options,
+}
+
+/// Preconditioner settings a user may change.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Multigrid: coarse levels of at most this many unknowns are gathered whole onto
+    /// every rank.
+    pub mg_gather_max: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mg_gather_max: crate::linalg::multigrid::GATHER_MAX,
+        }
+    }
 }
 
 type Build = fn(&Setup) -> Result<Box<dyn Preconditioner>>;
