@@ -53,6 +53,10 @@ struct Cli {
     /// Multigrid: gather coarse levels of at most N unknowns onto every rank.
     #[arg(long, value_name = "N", default_value_t = tessera::linalg::multigrid::GATHER_MAX)]
     mg_gather: usize,
+    /// Benchmark instead of solving: the reproducible dot product against a plain one
+    /// (a local vectorised sum and MPI_Allreduce) on vectors of N entries per rank.
+    #[arg(long, value_name = "N")]
+    bench_dot: Option<usize>,
     /// Print the residual every N iterations (0: only the first and last).
     #[arg(long, value_name = "N", default_value_t = 1)]
     monitor: u64,
@@ -68,6 +72,9 @@ fn run(parallel: &Parallel) -> Result<()> {
     let Some(cli) = parallel.agree(cli::parse::<Cli>(parallel))? else {
         return Ok(());
     };
+    if let Some(n) = cli.bench_dot {
+        return bench_dot(parallel, n);
+    }
     let root = parallel.is_root();
     let setup_start = Instant::now();
     let (decomposition, problem, tolerances) = parallel.agree(build(parallel, &cli))?;
@@ -224,4 +231,56 @@ fn print_history(history: &[f64], rhs_norm: f64, every: u64, start: u64) {
             println!("  {k:9}   {r:.6e}   {:.3e}{note}", r / rhs_norm);
         }
     }
+}
+
+/// `--bench-dot N`: seconds per call of the plain and the reproducible dot on `N` entries
+/// per rank, medians of 7 timings of 10 calls each.
+fn bench_dot(parallel: &Parallel, n: usize) -> Result<()> {
+    use tessera::linalg::vector::plain_local_dot;
+    use tessera::linalg::Layout;
+    let first = (n * parallel.rank()) as u64;
+    let layout = Layout::rows(parallel, first, n, (n * parallel.size()) as u64);
+    let x: Vec<f64> = (0..n)
+        .map(|i| ((first as usize + i) % 1009) as f64 * 1e-3 - 0.4)
+        .collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| ((first as usize + i) % 997) as f64 * 1e-3 + 0.1)
+        .collect();
+    let time = |f: &dyn Fn() -> f64| {
+        let mut samples: Vec<f64> = (0..7)
+            .map(|_| {
+                parallel.barrier();
+                let t = Instant::now();
+                let mut sink = 0.0;
+                for _ in 0..10 {
+                    sink += f();
+                }
+                std::hint::black_box(sink);
+                parallel.max(t.elapsed().as_secs_f64() / 10.0)
+            })
+            .collect();
+        samples.sort_by(f64::total_cmp);
+        samples[3]
+    };
+    let plain = time(&|| parallel.sum(plain_local_dot(&x, &y)));
+    let reproducible = time(&|| layout.dot(&x, &y));
+    if parallel.is_root() {
+        let ns = |s: f64| 1e9 * s / n as f64;
+        println!(
+            "dot of {n} entries per rank on {} ranks: plain {:.3} ms ({:.3} ns/entry), \
+             reproducible {:.3} ms ({:.3} ns/entry): {:.2}x",
+            parallel.size(),
+            1e3 * plain,
+            ns(plain),
+            1e3 * reproducible,
+            ns(reproducible),
+            reproducible / plain
+        );
+        println!(
+            "RESULT n={n} ranks={} plain_s={plain:e} reproducible_s={reproducible:e} ratio={:.3}",
+            parallel.size(),
+            reproducible / plain
+        );
+    }
+    Ok(())
 }

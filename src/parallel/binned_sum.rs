@@ -29,6 +29,10 @@
 //! accumulator `S` kept in the binade where its last bit is `u_j`: four flops per bin, so
 //! about a dozen per term, spread over independent SIMD lanes; the accumulators are moved
 //! into exact integers every 2048 terms per lane, before they could leave their binade.
+//! A block of terms is deposited in one pass with the current top bin while its largest
+//! term is found; the rare block that needs a higher top is undone and redone. Measured
+//! (`solve --bench-dot`): 1.46x a plain vectorised dot with `MPI_Allreduce` on 16M
+//! entries per rank, 1 and 2 ranks; 1.6-1.7x on 100k entries (in cache).
 
 use super::exact_sum::ExactSum;
 
@@ -148,21 +152,40 @@ impl BinnedSum {
     }
 
     fn add_pairs(&mut self, x: &[f64], y: &[f64]) {
-        let n = x.len();
-        let largest = largest_product(x, y);
-        if !self.make_room(largest, n) {
+        if self.invalid {
             return;
         }
+        if self.top != 0 {
+            // One pass: deposit with the current top bin while finding the largest
+            // product; if one needed a higher top (rare after the first block), undo.
+            self.make_room(0, x.len());
+            let before = self.lanes;
+            let largest = self.deposit_block(x, y);
+            if bin_for(largest).is_some_and(|bin| bin <= self.top) {
+                return;
+            }
+            self.lanes = before;
+        }
+        if self.make_room(largest_product(x, y), x.len()) {
+            self.deposit_block(x, y);
+        }
+    }
+
+    /// Deposits the products into the lanes as they are; returns the largest `|x y|` as
+    /// a bit pattern.
+    fn deposit_block(&mut self, x: &[f64], y: &[f64]) -> u64 {
+        let n = x.len();
         let (full, rest) = (n / LANES * LANES, n % LANES);
         let exact_last = self.top - FOLDS as i32 + 1 == MIN_BIN;
-        deposit(&mut self.lanes, &x[..full], &y[..full], exact_last);
+        let mut largest = deposit(&mut self.lanes, &x[..full], &y[..full], exact_last);
         if rest > 0 {
             let mut xt = [0.0; LANES];
             let mut yt = [0.0; LANES];
             xt[..rest].copy_from_slice(&x[full..]);
             yt[..rest].copy_from_slice(&y[full..]);
-            deposit(&mut self.lanes, &xt, &yt, exact_last);
+            largest = largest.max(deposit(&mut self.lanes, &xt, &yt, exact_last));
         }
+        largest
     }
 
     /// Prepares to deposit `n` terms whose largest absolute bit pattern is `largest`:
@@ -355,7 +378,7 @@ fn largest_product(x: &[f64], y: &[f64]) -> u64 {
 /// Deposits `x[i] * y[i]` (`x.len()` a multiple of [`LANES`]) into the lanes, term `i`
 /// into lane `i % LANES`; `exact_last`: the last fold is bin 0. Compiled for the widest
 /// vector unit the processor has; the bits do not depend on which.
-fn deposit(lanes: &mut Lanes, x: &[f64], y: &[f64], exact_last: bool) {
+fn deposit(lanes: &mut Lanes, x: &[f64], y: &[f64], exact_last: bool) -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
@@ -372,18 +395,18 @@ fn deposit(lanes: &mut Lanes, x: &[f64], y: &[f64], exact_last: bool) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn deposit_avx512(lanes: &mut Lanes, x: &[f64], y: &[f64], exact_last: bool) {
+unsafe fn deposit_avx512(lanes: &mut Lanes, x: &[f64], y: &[f64], exact_last: bool) -> u64 {
     deposit_any(lanes, x, y, exact_last)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn deposit_avx2(lanes: &mut Lanes, x: &[f64], y: &[f64], exact_last: bool) {
+unsafe fn deposit_avx2(lanes: &mut Lanes, x: &[f64], y: &[f64], exact_last: bool) -> u64 {
     deposit_any(lanes, x, y, exact_last)
 }
 
 #[inline(always)]
-fn deposit_any(lanes: &mut Lanes, x: &[f64], y: &[f64], exact_last: bool) {
+fn deposit_any(lanes: &mut Lanes, x: &[f64], y: &[f64], exact_last: bool) -> u64 {
     if exact_last {
         deposit_body::<true>(lanes, x, y)
     } else {
@@ -392,11 +415,13 @@ fn deposit_any(lanes: &mut Lanes, x: &[f64], y: &[f64], exact_last: bool) {
 }
 
 #[inline(always)]
-fn deposit_body<const EXACT_LAST: bool>(lanes: &mut Lanes, x: &[f64], y: &[f64]) {
+fn deposit_body<const EXACT_LAST: bool>(lanes: &mut Lanes, x: &[f64], y: &[f64]) -> u64 {
     let mut acc = *lanes;
+    let mut largest = [0u64; LANES];
     for (xc, yc) in x.chunks_exact(LANES).zip(y.chunks_exact(LANES)) {
         for l in 0..LANES {
             let mut r = xc[l] * yc[l];
+            largest[l] = largest[l].max(r.to_bits() & !(1 << 63));
             for fold in acc.iter_mut().take(FOLDS - 1) {
                 let s = fold[l];
                 let s2 = s + odd(r);
@@ -407,6 +432,7 @@ fn deposit_body<const EXACT_LAST: bool>(lanes: &mut Lanes, x: &[f64], y: &[f64])
         }
     }
     *lanes = acc;
+    largest.into_iter().fold(0, u64::max)
 }
 
 #[cfg(test)]
@@ -512,6 +538,9 @@ mod tests {
     fn extreme_terms() {
         assert!(binned(&[1.0, f64::NAN]).is_nan());
         assert!(binned(&[f64::INFINITY]).is_nan());
+        let mut late_nan = vec![1.0; 5000];
+        late_nan.push(f64::NAN);
+        assert!(binned(&late_nan).is_nan(), "a NaN after the first block");
         assert!(binned(&[1e303]).is_nan(), "beyond the top bin");
         assert_eq!(
             binned(&[1e300, -1e300, 3.0]),
