@@ -160,6 +160,53 @@ fn run(parallel: &Parallel) -> Result<()> {
             halo.as_secs_f64()
         );
     }
+    // rates: flops and bytes over all ranks per second of the slowest rank
+    let op = job.operator();
+    let op_cost = (op.flops(), op.bytes());
+    let pc_cost = job.preconditioner().cost();
+    let rate = |local: f64, applies: u64, seconds: f64| {
+        parallel.sum(local) * applies as f64 / parallel.max(seconds) / 1e9
+    };
+    let op_rates = (
+        rate(
+            op_cost.0,
+            timers.operator_applies,
+            timers.operator.as_secs_f64(),
+        ),
+        rate(
+            op_cost.1,
+            timers.operator_applies,
+            timers.operator.as_secs_f64(),
+        ),
+    );
+    let pc_rates = pc_cost.map(|(f, b)| {
+        let t = timers.preconditioner.as_secs_f64();
+        (
+            rate(f, timers.preconditioner_applies, t),
+            rate(b, timers.preconditioner_applies, t),
+        )
+    });
+    if root {
+        println!(
+            "  operator: {} applies, {:.2} GFLOP/s, {:.2} GB/s; preconditioner: {} applies, {:.3} ms each{}",
+            timers.operator_applies,
+            op_rates.0,
+            op_rates.1,
+            timers.preconditioner_applies,
+            1e3 * timers.preconditioner.as_secs_f64() / timers.preconditioner_applies.max(1) as f64,
+            pc_rates.map_or(String::new(), |(f, b)| format!(", {f:.2} GFLOP/s, {b:.2} GB/s (cost model)"))
+        );
+        println!(
+            "RESULT its={iterations} setup_s={:.6} solve_s={:.6} op_gflops={:.3} op_gbs={:.3} pc_gflops={:.3} pc_gbs={:.3} pc_ms={:.4}",
+            setup_time.as_secs_f64(),
+            solve_time.as_secs_f64(),
+            op_rates.0,
+            op_rates.1,
+            pc_rates.map_or(f64::NAN, |r| r.0),
+            pc_rates.map_or(f64::NAN, |r| r.1),
+            1e3 * timers.preconditioner.as_secs_f64() / timers.preconditioner_applies.max(1) as f64,
+        );
+    }
     let converged = stop == Stop::Converged;
     // the recomputed residual may exceed the updated one by rounding, not by much
     let consistent = true_residual <= 10.0 * cli.rtol.max(residual / rhs_norm);

@@ -256,6 +256,25 @@ impl Preconditioner for Multigrid {
     fn exchange_time(&self) -> Duration {
         self.levels.iter().map(|l| l.stencil.exchange_time()).sum()
     }
+
+    /// Per level of `n` points on this rank (the last, solved directly, aside): `2 degree`
+    /// stencil applies (pre-smoothing from zero `degree - 1`, the residual, post-smoothing
+    /// `degree`), each 7 flops and 32 bytes a point (read the input, write and read the
+    /// ghosted copy, write the output: [`crate::linalg::stencil_op`]), and the Chebyshev
+    /// updates (about 6 flops and 48 bytes a point per apply); restriction (54 flops a
+    /// coarse point, reading the fine residual once: 8 bytes a fine point) and
+    /// prolongation (16 flops and 16 bytes a fine point). Bytes are a lower bound: the
+    /// traffic a perfect cache would leave.
+    fn cost(&self) -> Option<(f64, f64)> {
+        let (mut flops, mut bytes) = (0.0, 0.0);
+        let applies = 2.0 * self.degree as f64;
+        for l in &self.levels[..self.levels.len() - 1] {
+            let n = l.stencil.len() as f64;
+            flops += n * (applies * (7.0 + 6.0) + 16.0) + 54.0 * n / 8.0;
+            bytes += n * (applies * (32.0 + 48.0) + 16.0 + 8.0);
+        }
+        Some((flops, bytes))
+    }
 }
 
 /// Chebyshev smoothing of `A x = b` on `level` (`from_zero`: `x` is zero on entry).

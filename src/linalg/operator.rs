@@ -50,6 +50,12 @@ pub trait Preconditioner {
         false
     }
 
+    /// Floating-point operations and bytes of memory traffic of one apply on this rank, by
+    /// a stated model (`None`: not modelled).
+    fn cost(&self) -> Option<(f64, f64)> {
+        None
+    }
+
     /// Time spent trading ghost values inside the preconditioner.
     fn exchange_time(&self) -> Duration {
         Duration::ZERO
@@ -66,5 +72,9 @@ impl Preconditioner for Identity {
 
     fn apply(&mut self, r: &[f64], z: &mut [f64]) {
         z.copy_from_slice(r);
+    }
+
+    fn cost(&self) -> Option<(f64, f64)> {
+        None
     }
 }

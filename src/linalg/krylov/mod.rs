@@ -58,6 +58,9 @@ pub struct Timers {
     pub reductions: Duration,
     /// Vector updates.
     pub vectors: Duration,
+    /// Operator and preconditioner applies counted in the times above.
+    pub operator_applies: u64,
+    pub preconditioner_applies: u64,
 }
 
 /// What a method works with during one call.
@@ -73,6 +76,7 @@ impl Context<'_> {
         let t = Instant::now();
         self.op.apply(x, y);
         self.timers.operator += t.elapsed();
+        self.timers.operator_applies += 1;
     }
 
     /// `z = B r`, timed.
@@ -80,6 +84,7 @@ impl Context<'_> {
         let t = Instant::now();
         self.pc.apply(r, z);
         self.timers.preconditioner += t.elapsed();
+        self.timers.preconditioner_applies += 1;
     }
 
     /// Several reproducible dot products in one collective, timed.

@@ -44,6 +44,11 @@ impl Preconditioner for Jacobi {
         "jacobi"
     }
 
+    fn cost(&self) -> Option<(f64, f64)> {
+        let n = self.inverse_diagonal.len() as f64;
+        Some((n, 24.0 * n))
+    }
+
     fn apply(&mut self, r: &[f64], z: &mut [f64]) {
         for ((z, r), d) in z.iter_mut().zip(r).zip(&self.inverse_diagonal) {
             *z = r * d;
