@@ -31,14 +31,18 @@ use tessera::{Error, Result};
 struct Cli {
     /// The problem: poisson (-Laplacian u = f on the unit cube, zero Dirichlet data,
     /// 7-point stencil scaled by h^2, manufactured solution u = g(x)g(y)g(z),
-    /// g(t) = t(1-t)e^t).
+    /// g(t) = t(1-t)e^t) or convection-diffusion (-Laplacian u + v.grad u = f, central
+    /// differences, the same u; non-symmetric: use gmres or bicgstab).
     #[arg(long, default_value = "poisson")]
     problem: String,
+    /// Convection-diffusion: the velocity (V, V, V).
+    #[arg(long, value_name = "V", default_value_t = 10.0)]
+    velocity: f64,
     /// Unknowns per axis (h = 1/(N+1)): N, NxN or NxNxN. Multigrid needs N+1 to halve
     /// down to 4 or less: 31, 63, 127, 255.
     #[arg(long, value_name = "NxNxN", default_value = "127x127x127")]
     size: Extents,
-    /// Krylov method: cg, richardson.
+    /// Krylov method: cg, bicgstab, gmres, richardson.
     #[arg(long, default_value = "cg")]
     ksp: String,
     /// Preconditioner: none, jacobi, mg.
@@ -78,7 +82,21 @@ fn run(parallel: &Parallel) -> Result<()> {
     let root = parallel.is_root();
     let setup_start = Instant::now();
     let (decomposition, problem, tolerances) = parallel.agree(build(parallel, &cli))?;
-    let op = StencilOperator::new(parallel, decomposition.clone());
+    let velocity = if cli.problem == "poisson" {
+        [0.0; 3]
+    } else {
+        [cli.velocity; 3]
+    };
+    let op = if cli.problem == "poisson" {
+        StencilOperator::new(parallel, decomposition.clone())
+    } else {
+        StencilOperator::convection_diffusion(
+            parallel,
+            decomposition.clone(),
+            velocity,
+            problem.h(),
+        )
+    };
     let setup = Setup {
         parallel,
         op: &op,
@@ -90,7 +108,7 @@ fn run(parallel: &Parallel) -> Result<()> {
     let pc = parallel.agree(precond::build(&cli.pc, &setup))?;
     let method = parallel.agree(krylov::method(&cli.ksp))?;
     let owned = decomposition.owned(parallel.rank());
-    let b = problem.rhs(owned);
+    let b = problem.rhs(owned, velocity);
     if root {
         println!(
             "tessera solve: {} on a {} grid ({} unknowns, h = 1/{}), {} ranks ({} process grid)",
@@ -114,6 +132,7 @@ fn run(parallel: &Parallel) -> Result<()> {
     let solve_start = Instant::now();
     let outcome = driver::run(parallel, &mut job, &options)?;
     let solve_time = solve_start.elapsed();
+    job.form_solution();
 
     let solve = job.solve();
     if root {
@@ -229,10 +248,20 @@ fn run(parallel: &Parallel) -> Result<()> {
 }
 
 fn build(parallel: &Parallel, cli: &Cli) -> Result<(Decomposition, Poisson, Tolerances)> {
-    if cli.problem != "poisson" {
+    if !["poisson", "convection-diffusion"].contains(&cli.problem.as_str()) {
         return Err(Error::value(
             "problem",
-            format!("unknown problem '{}' (known: poisson)", cli.problem),
+            format!(
+                "unknown problem '{}' (known: poisson, convection-diffusion)",
+                cli.problem
+            ),
+        ));
+    }
+    if cli.problem == "convection-diffusion" && (cli.size.0.len() != 3 || !cli.velocity.is_finite())
+    {
+        return Err(Error::value(
+            "problem",
+            "convection-diffusion is a 3D problem with a finite --velocity",
         ));
     }
     for (name, v) in [("rtol", cli.rtol), ("atol", cli.atol)] {
@@ -256,6 +285,7 @@ fn build(parallel: &Parallel, cli: &Cli) -> Result<(Decomposition, Poisson, Tole
 fn parameters(cli: &Cli) -> Vec<(String, Param)> {
     vec![
         ("problem".into(), Param::Text(cli.problem.clone())),
+        ("velocity".into(), Param::Float(cli.velocity)),
         ("ksp".into(), Param::Text(cli.ksp.clone())),
         ("pc".into(), Param::Text(cli.pc.clone())),
         ("rtol".into(), Param::Float(cli.rtol)),

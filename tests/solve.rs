@@ -137,6 +137,129 @@ fn multigrid_as_the_solver_is_bitwise_identical_on_1_and_3_ranks() {
 }
 
 #[test]
+fn gmres_and_bicgstab_iterates_are_bitwise_identical_on_1_2_3_4_and_8_ranks() {
+    let cd = [
+        "--problem",
+        "convection-diffusion",
+        "--size",
+        "23x23x23",
+        "--monitor",
+        "0",
+    ];
+    let mut gmres = cd.to_vec();
+    gmres.extend_from_slice(&["--ksp", "gmres", "--pc", "jacobi"]);
+    assert_solves_identical(
+        &gmres,
+        &[
+            "vectors/x",
+            "vectors/b",
+            "solver/residual_norm",
+            "solver/scalars",
+        ],
+        &[
+            (1, &[]),
+            (2, &[]),
+            (3, &[]),
+            (4, &["--procs", "1x2x2"]),
+            (8, &[]),
+        ],
+    );
+    let mut bicgstab = cd.to_vec();
+    bicgstab.extend_from_slice(&["--ksp", "bicgstab", "--pc", "none"]);
+    assert_solves_identical(
+        &bicgstab,
+        &[
+            "vectors/x",
+            "vectors/r",
+            "vectors/r_hat",
+            "vectors/p",
+            "vectors/v",
+        ],
+        &[(1, &[]), (3, &[]), (8, &[])],
+    );
+}
+
+#[test]
+fn gmres_restarted_mid_cycle_on_another_rank_count_continues_bitwise() {
+    // 17 iterations into the first cycle of 30, then 3 ranks finish the solve
+    let args = [
+        "--problem",
+        "convection-diffusion",
+        "--size",
+        "23x23x23",
+        "--ksp",
+        "gmres",
+        "--pc",
+        "jacobi",
+        "--monitor",
+        "0",
+    ];
+    let (whole, parts) = (temp_dir(), temp_dir());
+    let mut a = args.to_vec();
+    a.extend_from_slice(&["--out", whole.path().to_str().unwrap()]);
+    run_ok(SOLVE, 2, &a);
+    let mut a = args.to_vec();
+    a.extend_from_slice(&["--out", parts.path().to_str().unwrap(), "--steps", "17"]);
+    let stopped = mpirun(2, SOLVE, &a);
+    assert_eq!(
+        stopped.status,
+        Some(1),
+        "the 17-iteration run ends at its limit"
+    );
+    let ck = final_checkpoint(parts.path());
+    let mut a = args.to_vec();
+    a.extend_from_slice(&[
+        "--out",
+        parts.path().to_str().unwrap(),
+        "--restart",
+        ck.to_str().unwrap(),
+    ]);
+    run_ok(SOLVE, 3, &a);
+    assert_same_fields(
+        &final_checkpoint(whole.path()),
+        &final_checkpoint(parts.path()),
+        &["vectors/x", "solver/residual_norm", "solver/scalars"],
+        "GMRES resumed at 17 on 3 ranks vs uninterrupted on 2",
+    );
+}
+
+#[test]
+fn convection_diffusion_error_falls_as_h_squared() {
+    let errors: Vec<f64> = ["15x15x15", "31x31x31", "63x63x63"]
+        .iter()
+        .map(|n| {
+            let r = run_ok(
+                SOLVE,
+                2,
+                &[
+                    "--problem",
+                    "convection-diffusion",
+                    "--ksp",
+                    "bicgstab",
+                    "--pc",
+                    "jacobi",
+                    "--size",
+                    n,
+                    "--rtol",
+                    "1e-12",
+                    "--no-checkpoint",
+                    "--monitor",
+                    "0",
+                ],
+            );
+            error_vs_exact(&r)
+        })
+        .collect();
+    for pair in errors.windows(2) {
+        let order = (pair[0] / pair[1]).log2();
+        assert!(
+            (order - 2.0).abs() < 0.15,
+            "observed order {order:.3} from {errors:?}"
+        );
+    }
+}
+
+#[test]
 fn cg_jacobi_takes_the_iterations_petsc_takes_on_64_cubed() {
     // PETSc 3.18 (scripts/petsc/poisson.c -n 65, i.e. 64^3 unknowns, -ksp_type cg
     // -pc_type jacobi -ksp_rtol 1e-8 -ksp_norm_type unpreconditioned) on 1 and 2 ranks:
@@ -307,6 +430,19 @@ fn bad_input_gets_one_clear_line() {
     );
     assert_refused(SOLVE, 1, &["--rtol", "2"], "--rtol");
     assert_refused(SOLVE, 1, &["--problem", "heat"], "unknown problem 'heat'");
+    assert_refused(
+        SOLVE,
+        2,
+        &[
+            "--problem",
+            "convection-diffusion",
+            "--size",
+            "31x31x31",
+            "--pc",
+            "mg",
+        ],
+        "mg smooths the symmetric Poisson operator",
+    );
 }
 
 #[test]

@@ -187,16 +187,18 @@ impl Stepper for SolverJob {
         writer.attr("vector_shape", &shape)?;
         writer.attr("rhs_norm", &[self.solve.rhs_norm])?;
         let state = self.solve.method.state();
-        for (name, value) in &state.scalars {
-            writer.attr(&format!("scalar_{name}"), &[*value])?;
+        for (name, values) in [
+            ("solver/residual_norm", &self.solve.history),
+            ("solver/scalars", &state.scalars),
+        ] {
+            // the same on every rank: rank 0 writes it
+            let mine = if parallel.is_root() { values.len() } else { 0 };
+            writer.dataset(
+                name,
+                &Block::rows(values.len(), 0, mine, 0),
+                &values[..mine],
+            )?;
         }
-        let history = &self.solve.history;
-        let mine = if parallel.is_root() { history.len() } else { 0 };
-        writer.dataset(
-            "solver/residual_norm",
-            &Block::rows(history.len(), 0, mine, 0),
-            &history[..mine],
-        )?;
         let mut fields = Vec::new();
         for (name, values) in &state.vectors {
             let dataset = format!("vectors/{name}");
@@ -242,29 +244,16 @@ impl Stepper for SolverJob {
 
     fn restore(&mut self, parallel: &Parallel, checkpoint: &Checkpoint) -> Result<()> {
         let block = self.block();
-        let names = self.solve.method.state();
+        let scalars = read_replicated(parallel, checkpoint, "solver/scalars")?;
+        let names = self.solve.method.vector_names(&scalars);
         let local = self.op.layout().local_len();
         let mut vectors = Vec::new();
-        for (name, _) in &names.vectors {
+        for name in names {
             let mut v = vec![0.0; local];
             checkpoint.read(parallel, &format!("vectors/{name}"), &block, &mut v)?;
-            vectors.push((*name, v));
+            vectors.push((name, v));
         }
-        let mut scalars = Vec::new();
-        for (name, _) in &names.scalars {
-            let v = checkpoint.attr::<f64>(&format!("scalar_{name}"))?;
-            let v = *v.first().ok_or_else(|| {
-                Error::checkpoint(checkpoint.path(), format!("scalar_{name} is empty"))
-            })?;
-            scalars.push((*name, v));
-        }
-        // each rank reads a share (the integrity check sums disjoint parts), then all share
-        let len = checkpoint.shape("solver/residual_norm")?[0];
-        let (first, count) = crate::partition::split_axis(len, parallel.size(), parallel.rank());
-        let mut part = vec![0.0; count];
-        let share = Block::rows(len, first, count, 0);
-        checkpoint.read(parallel, "solver/residual_norm", &share, &mut part)?;
-        let history = parallel.all_gather_varcount(&part);
+        let history = read_replicated(parallel, checkpoint, "solver/residual_norm")?;
         let rhs_norm = checkpoint.attr::<f64>("rhs_norm")?;
         if history.is_empty() || rhs_norm.len() != 1 {
             return Err(Error::checkpoint(
@@ -272,7 +261,10 @@ impl Stepper for SolverJob {
                 "the solver state is incomplete",
             ));
         }
-        self.solve.method.restore(State { vectors, scalars });
+        self.solve
+            .method
+            .restore(State { vectors, scalars })
+            .map_err(|why| Error::checkpoint(checkpoint.path(), format!("solver state: {why}")))?;
         self.solve.rhs_norm = rhs_norm[0];
         self.solve.history = history;
         self.solve.stop = None;
@@ -282,7 +274,36 @@ impl Stepper for SolverJob {
     }
 }
 
+/// A 1-D dataset every rank needs whole: each rank reads a share (the integrity check
+/// sums disjoint parts), then all share them. Collective.
+fn read_replicated(parallel: &Parallel, checkpoint: &Checkpoint, path: &str) -> Result<Vec<f64>> {
+    let len = checkpoint.shape(path)?[0];
+    let (first, count) = crate::partition::split_axis(len, parallel.size(), parallel.rank());
+    let mut part = vec![0.0; count];
+    checkpoint.read(
+        parallel,
+        path,
+        &Block::rows(len, first, count, 0),
+        &mut part,
+    )?;
+    Ok(parallel.all_gather_varcount(&part))
+}
+
 impl SolverJob {
+    /// Forms the iterate of a method that keeps it implicit between restarts (GMRES stopped
+    /// by the iteration limit), for the final checks; after the last checkpoint, which
+    /// keeps the state a restart continues from. Collective.
+    pub fn form_solution(&mut self) {
+        let mut ctx = Context {
+            op: self.op.as_mut(),
+            pc: self.pc.as_mut(),
+            timers: &mut self.timers,
+        };
+        if self.solve.stop.is_none() {
+            self.solve.method.finish(&mut ctx);
+        }
+    }
+
     /// Why the solve ended, or `IterationLimit` if it has not.
     pub fn outcome(&self) -> Stop {
         self.solve.stop.clone().unwrap_or(Stop::IterationLimit)

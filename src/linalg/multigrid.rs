@@ -93,6 +93,13 @@ impl Multigrid {
                 "mg needs a grid problem (it coarsens the grid); use jacobi for matrices",
             )
         })?;
+        if !setup.op.is_symmetric() {
+            return Err(Error::value(
+                "pc",
+                "mg smooths the symmetric Poisson operator; for convection-diffusion use \
+                 jacobi (or none) with gmres or bicgstab",
+            ));
+        }
         Ok(Box::new(Multigrid::new(
             setup.parallel,
             grid,

@@ -18,6 +18,11 @@ pub trait LinearOperator {
         None
     }
 
+    /// Whether `A` is symmetric (what CG and multigrid need).
+    fn is_symmetric(&self) -> bool {
+        false
+    }
+
     /// Floating-point operations of one apply on this rank (for rates).
     fn flops(&self) -> f64;
 

@@ -7,12 +7,19 @@
 //! On the grid of [`crate::linalg::stencil_op`] (`n` unknowns per axis, `h = 1/(n+1)`) the
 //! right-hand side is `b_i = h^2 f(x_i)`, matching the `h^2`-scaled operator; the same
 //! problem as `scripts/petsc/poisson.c` builds with PETSc.
+//!
+//! **Convection-diffusion**: `-Laplacian(u) + v . grad(u) = f`, the same `u`, so
+//! `f` gains `sum_a v_a g'(x_a) prod_{b != a} g(x_b)` with `g'(t) = (1 - t - t^2) e^t`.
 
 use crate::error::{Error, Result};
 use crate::grid::geometry::{Decomposition, IndexBox, DIMS};
 
 fn g(t: f64) -> f64 {
     t * (1.0 - t) * t.exp()
+}
+
+fn g1(t: f64) -> f64 {
+    (1.0 - t - t * t) * t.exp()
 }
 
 fn g2(t: f64) -> f64 {
@@ -86,19 +93,28 @@ impl Poisson {
         out
     }
 
-    /// `b = h^2 f` on the unknowns of `owned` (row-major).
-    pub fn rhs(&self, owned: IndexBox) -> Vec<f64> {
+    /// `b = h^2 f` on the unknowns of `owned` (row-major), `f = -Laplacian(u) + v . grad u`
+    /// for the velocity `v` (zero: the Poisson problem) on the active axes.
+    pub fn rhs(&self, owned: IndexBox, velocity: [f64; DIMS]) -> Vec<f64> {
         let h2 = self.h * self.h;
+        let v: Vec<f64> = (0..DIMS)
+            .filter(|&a| self.active[a])
+            .map(|a| velocity[a])
+            .collect();
         self.fill(owned, |x| {
+            // the product g(x_0) ... g(x_d) with factor a replaced by g'' (or g')
+            let with = |a: usize, factor: fn(f64) -> f64| -> f64 {
+                x.iter()
+                    .enumerate()
+                    .map(|(b, &xb)| if b == a { factor(xb) } else { g(xb) })
+                    .product()
+            };
             let mut f = 0.0;
-            for a in 0..x.len() {
-                let mut term = g2(x[a]);
-                for (b, &xb) in x.iter().enumerate() {
-                    if b != a {
-                        term *= g(xb);
-                    }
+            for (a, &va) in v.iter().enumerate() {
+                f -= with(a, g2);
+                if va != 0.0 {
+                    f += va * with(a, g1);
                 }
-                f -= term;
             }
             h2 * f
         })

@@ -10,6 +10,11 @@
 //! u_{i+1} - u_{j-1} - u_{j+1} - u_{k-1} - u_{k+1}`, left to right), so the result does
 //! not depend on the decomposition.
 //!
+//! With convection ([`GridStencil::with_convection`], 3D), central differences add
+//! `h^2 b . grad u ~ sum_a (h b_a / 2) (u_{+a} - u_{-a})`: the convection-diffusion
+//! operator, non-symmetric, still an M-matrix while the cell Peclet number `|b_a| h / 2`
+//! is below 1.
+//!
 //! [`GridStencil`] is the kernel on one rank's ghosted block (used by multigrid on every
 //! level); [`StencilOperator`] is the [`LinearOperator`] a solver sees. The halo exchange
 //! overlaps the update of the block's inside, which needs no ghosts.
@@ -25,6 +30,8 @@ use std::time::{Duration, Instant};
 /// The stencil on one block: a ghosted copy of the input and the exchange that fills it.
 pub struct GridStencil {
     decomposition: Decomposition,
+    /// Convection coefficients `h b_a / 2` per internal axis (zero: the pure Laplacian).
+    convection: [f64; DIMS],
     field: Field<f64>,
     /// `None`: the block is the whole grid (a level replicated on every rank).
     halo: Option<HaloExchange<f64>>,
@@ -39,6 +46,7 @@ impl GridStencil {
         let halo = HaloExchange::new(parallel, &decomposition, &field);
         GridStencil {
             decomposition,
+            convection: [0.0; DIMS],
             field,
             halo: Some(halo),
             exchange_time: Duration::ZERO,
@@ -52,6 +60,7 @@ impl GridStencil {
         let field = Field::new(whole.owned(0), whole.ghost_widths(1));
         GridStencil {
             decomposition: whole,
+            convection: [0.0; DIMS],
             field,
             halo: None,
             exchange_time: Duration::ZERO,
@@ -60,6 +69,19 @@ impl GridStencil {
 
     pub fn decomposition(&self) -> &Decomposition {
         &self.decomposition
+    }
+
+    /// Adds central-difference convection by velocity `b` (3D grids): the operator
+    /// becomes `h^2 (-Laplacian + b . grad)`, entries `+/- h b_a / 2` at the neighbours
+    /// along axis `a`. Not symmetric.
+    pub fn with_convection(mut self, velocity: [f64; DIMS], h: f64) -> GridStencil {
+        self.convection = velocity.map(|b| h * b / 2.0);
+        self
+    }
+
+    /// Whether the operator is symmetric (no convection).
+    pub fn is_symmetric(&self) -> bool {
+        self.convection == [0.0; DIMS]
     }
 
     /// The block of global unknowns this rank holds.
@@ -133,7 +155,8 @@ impl GridStencil {
                 self.exchange_time += t.elapsed();
                 let core = inside.shrink(ghost);
                 let shape = self.field.shape();
-                compute_box(self.field.as_slice(), shape, ghost, inside, core, y);
+                let c = self.convection;
+                compute_box(self.field.as_slice(), shape, ghost, inside, core, c, y);
                 let t = Instant::now();
                 pending.finish(&mut self.field);
                 self.exchange_time += t.elapsed();
@@ -147,7 +170,16 @@ impl GridStencil {
     /// `y = A u` on `region` (local indices) from the loaded block.
     fn compute(&self, region: IndexBox, y: &mut [f64]) {
         let f = &self.field;
-        compute_box(f.as_slice(), f.shape(), f.ghost(), f.interior(), region, y);
+        let c = self.convection;
+        compute_box(
+            f.as_slice(),
+            f.shape(),
+            f.ghost(),
+            f.interior(),
+            region,
+            c,
+            y,
+        );
     }
 
     /// Floating-point operations of one apply (`2 d` adds and a multiply per unknown).
@@ -168,6 +200,7 @@ fn compute_box(
     ghost: [usize; DIMS],
     inside: IndexBox,
     region: IndexBox,
+    convection: [f64; DIMS],
     y: &mut [f64],
 ) {
     if region.is_empty() {
@@ -186,7 +219,16 @@ fn compute_box(
             let y = &mut y[out..out + len];
             let row = |at: usize| &u[at..at + len];
             let (centre, left, right) = (row(c), row(c - 1), row(c + 1));
-            if axis_i {
+            if convection != [0.0; DIMS] {
+                let (im, ip, jm, jp) = (row(c - si), row(c + si), row(c - sj), row(c + sj));
+                let [ci, cj, ck] = convection;
+                for k in 0..len {
+                    y[k] = diag * centre[k] - im[k] - ip[k] - jm[k] - jp[k] - left[k] - right[k]
+                        + ci * (ip[k] - im[k])
+                        + cj * (jp[k] - jm[k])
+                        + ck * (right[k] - left[k]);
+                }
+            } else if axis_i {
                 let (im, ip, jm, jp) = (row(c - si), row(c + si), row(c - sj), row(c + sj));
                 for k in 0..len {
                     y[k] = diag * centre[k] - im[k] - ip[k] - jm[k] - jp[k] - left[k] - right[k];
@@ -220,6 +262,21 @@ impl StencilOperator {
         }
     }
 
+    /// The convection-diffusion operator `h^2 (-Laplacian + b . grad)` (3D grids; see
+    /// [`GridStencil::with_convection`]). Collective.
+    pub fn convection_diffusion(
+        parallel: &Parallel,
+        decomposition: Decomposition,
+        velocity: [f64; DIMS],
+        h: f64,
+    ) -> StencilOperator {
+        StencilOperator {
+            stencil: GridStencil::distributed(parallel, decomposition.clone())
+                .with_convection(velocity, h),
+            layout: Layout::grid(parallel, decomposition),
+        }
+    }
+
     pub fn stencil(&self) -> &GridStencil {
         &self.stencil
     }
@@ -240,6 +297,10 @@ impl LinearOperator for StencilOperator {
 
     fn flops(&self) -> f64 {
         self.stencil.flops()
+    }
+
+    fn is_symmetric(&self) -> bool {
+        self.stencil.is_symmetric()
     }
 
     fn bytes(&self) -> f64 {

@@ -82,29 +82,30 @@ impl KrylovMethod for Cg {
     fn state(&self) -> State<&[f64]> {
         State {
             vectors: vec![
-                ("x", &self.x),
-                ("r", &self.r),
-                ("z", &self.z),
-                ("p", &self.p),
+                ("x".into(), &self.x[..]),
+                ("r".into(), &self.r[..]),
+                ("z".into(), &self.z[..]),
+                ("p".into(), &self.p[..]),
             ],
-            scalars: vec![("rz", self.rz)],
+            scalars: vec![self.rz],
         }
     }
 
-    fn restore(&mut self, state: State<Vec<f64>>) {
+    fn restore(&mut self, state: State<Vec<f64>>) -> Result<(), String> {
+        if state.scalars.len() != 1 {
+            return Err(format!("{} scalars, expected 1", state.scalars.len()));
+        }
         for (name, v) in state.vectors {
-            match name {
+            match name.as_str() {
                 "x" => self.x = v,
                 "r" => self.r = v,
                 "z" => self.z = v,
                 "p" => self.p = v,
-                _ => panic!("CG has no vector '{name}'"),
+                _ => return Err(format!("CG has no vector '{name}'")),
             }
         }
         self.q = vec![0.0; self.x.len()];
-        for (name, v) in state.scalars {
-            assert_eq!(name, "rz", "CG has no scalar '{name}'");
-            self.rz = v;
-        }
+        self.rz = state.scalars[0];
+        Ok(())
     }
 }

@@ -10,7 +10,9 @@
 //! updates it (PETSc's `-ksp_norm_type unpreconditioned`): converged when it is at most
 //! `max(rtol ||b||, atol)`, diverged above `dtol ||b||`.
 
+pub mod bicgstab;
 pub mod cg;
+pub mod gmres;
 pub mod richardson;
 
 use crate::error::{Error, Result};
@@ -22,6 +24,16 @@ type Constructor = fn() -> Box<dyn KrylovMethod>;
 /// The registered methods: `(name, what it is, constructor)`.
 pub const METHODS: &[(&str, &str, Constructor)] = &[
     ("cg", "conjugate gradients (SPD A and B)", cg::Cg::boxed),
+    (
+        "bicgstab",
+        "BiCGStab, right-preconditioned (non-symmetric A)",
+        bicgstab::BiCgStab::boxed,
+    ),
+    (
+        "gmres",
+        "restarted GMRES(30), right-preconditioned, CGS2 (non-symmetric A)",
+        gmres::Gmres::boxed,
+    ),
     (
         "richardson",
         "x += B (b - A x): the preconditioner as the solver",
@@ -115,20 +127,32 @@ pub trait KrylovMethod {
     /// cannot go on (a breakdown). Collective.
     fn iterate(&mut self, ctx: &mut Context) -> std::result::Result<f64, String>;
 
-    /// The current iterate.
+    /// The current iterate (after [`KrylovMethod::finish`] for methods that form it only
+    /// at the end of a cycle).
     fn solution(&self) -> &[f64];
+
+    /// Forms the iterate when the solve stops between restarts (GMRES). Collective.
+    fn finish(&mut self, _ctx: &mut Context) {}
 
     /// The state that continues the iteration exactly.
     fn state(&self) -> State<&[f64]>;
 
-    /// Puts back a state saved from [`KrylovMethod::state`] (same names and lengths).
-    fn restore(&mut self, state: State<Vec<f64>>);
+    /// The names of the vectors of a saved state whose scalars are `scalars` (by default
+    /// those of the current state; GMRES saves as many basis vectors as its cycle has).
+    fn vector_names(&self, _scalars: &[f64]) -> Vec<String> {
+        self.state().vectors.into_iter().map(|v| v.0).collect()
+    }
+
+    /// Puts back a state saved from [`KrylovMethod::state`]; an error says what does not
+    /// fit (a damaged or foreign checkpoint).
+    fn restore(&mut self, state: State<Vec<f64>>) -> std::result::Result<(), String>;
 }
 
-/// A method's state between iterations: named vectors (this rank's parts) and scalars.
+/// A method's state between iterations: named vectors (this rank's parts) and scalars
+/// (the same on every rank, in an order the method defines).
 pub struct State<V> {
-    pub vectors: Vec<(&'static str, V)>,
-    pub scalars: Vec<(&'static str, f64)>,
+    pub vectors: Vec<(String, V)>,
+    pub scalars: Vec<f64>,
 }
 
 /// Tolerances and limits of a solve.
@@ -247,6 +271,9 @@ impl Solve {
                 self.stop = self.judge(r);
             }
             Err(why) => self.stop = Some(Stop::Breakdown(why)),
+        }
+        if self.stop.is_some() {
+            self.method.finish(ctx);
         }
         self.stop.clone()
     }

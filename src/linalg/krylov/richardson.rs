@@ -51,20 +51,28 @@ impl KrylovMethod for Richardson {
 
     fn state(&self) -> State<&[f64]> {
         State {
-            vectors: vec![("x", &self.x), ("b", &self.b), ("r", &self.r)],
+            vectors: vec![
+                ("x".into(), &self.x[..]),
+                ("b".into(), &self.b[..]),
+                ("r".into(), &self.r[..]),
+            ],
             scalars: vec![],
         }
     }
 
-    fn restore(&mut self, state: State<Vec<f64>>) {
+    fn restore(&mut self, state: State<Vec<f64>>) -> Result<(), String> {
+        if !state.scalars.is_empty() {
+            return Err(format!("{} scalars, expected 0", state.scalars.len()));
+        }
         for (name, v) in state.vectors {
-            match name {
+            match name.as_str() {
                 "x" => self.x = v,
                 "b" => self.b = v,
                 "r" => self.r = v,
-                _ => panic!("Richardson has no vector '{name}'"),
+                _ => return Err(format!("Richardson has no vector '{name}'")),
             }
         }
         self.z = vec![0.0; self.x.len()];
+        Ok(())
     }
 }
