@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod hdf5;
 pub mod input;
 pub mod lock;
+pub mod matrix_market;
 pub mod recovery;
 pub mod render;
 pub mod space;

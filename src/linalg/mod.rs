@@ -9,6 +9,7 @@
 //! takes the same iterations through the same iterates on 1 or 8 ranks. Block Jacobi is the
 //! exception: its blocks are the ranks' rows (it says so).
 
+pub mod csr;
 pub mod job;
 pub mod krylov;
 pub mod multigrid;

@@ -18,9 +18,23 @@ pub trait LinearOperator {
         None
     }
 
+    /// How the rows are split (`2x1x1 process grid`, `contiguous rows`).
+    fn decomposition_note(&self) -> String {
+        match self.layout().split() {
+            crate::linalg::vector::Split::Grid(d) => format!("{} process grid", d.procs_string()),
+            crate::linalg::vector::Split::Rows { .. } => "contiguous rows".to_string(),
+        }
+    }
+
     /// Whether `A` is symmetric (what CG and multigrid need).
     fn is_symmetric(&self) -> bool {
         false
+    }
+
+    /// This rank's diagonal block (rows and columns it owns, local numbering, columns
+    /// sorted in each row), for block preconditioners; `None` if not available.
+    fn local_block(&self) -> Option<LocalMatrix> {
+        None
     }
 
     /// Floating-point operations of one apply on this rank (for rates).
@@ -33,6 +47,20 @@ pub trait LinearOperator {
     /// applies.
     fn exchange_time(&self) -> Duration {
         Duration::ZERO
+    }
+}
+
+/// A square matrix on one rank in CSR form (local indices, columns sorted in each row).
+#[derive(Clone, Debug, Default)]
+pub struct LocalMatrix {
+    pub row_ptr: Vec<usize>,
+    pub cols: Vec<usize>,
+    pub values: Vec<f64>,
+}
+
+impl LocalMatrix {
+    pub fn rows(&self) -> usize {
+        self.row_ptr.len() - 1
     }
 }
 

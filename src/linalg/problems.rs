@@ -13,6 +13,13 @@
 
 use crate::error::{Error, Result};
 use crate::grid::geometry::{Decomposition, IndexBox, DIMS};
+use crate::io::matrix_market;
+use crate::linalg::csr::CsrMatrix;
+use crate::linalg::operator::LinearOperator;
+use crate::linalg::stencil_op::StencilOperator;
+use crate::linalg::vector::Split;
+use crate::parallel::Parallel;
+use std::path::Path;
 
 fn g(t: f64) -> f64 {
     t * (1.0 - t) * t.exp()
@@ -124,4 +131,146 @@ impl Poisson {
     pub fn exact(&self, owned: IndexBox) -> Vec<f64> {
         self.fill(owned, |x| x.iter().map(|&t| g(t)).product())
     }
+}
+
+/// A problem ready to solve: the operator, this rank's right-hand side and, where known,
+/// the exact solution, and what a solver's set-up may use.
+pub struct Problem {
+    pub op: Box<dyn LinearOperator>,
+    pub b: Vec<f64>,
+    /// The solution the error is measured against (this rank's part), and what the error
+    /// means.
+    pub exact: Option<(Vec<f64>, &'static str)>,
+    /// The grid (grid problems), for multigrid.
+    pub grid: Option<Decomposition>,
+    /// Grid spacing (for viewers; 1 for matrices).
+    pub spacing: f64,
+    /// `poisson on a 31x31x31 grid (29791 unknowns, h = 1/32)`.
+    pub title: String,
+}
+
+/// The Poisson (`velocity` zero) or convection-diffusion problem on `decomposition`'s
+/// grid. Collective.
+pub fn grid_problem(
+    parallel: &Parallel,
+    decomposition: &Decomposition,
+    velocity: [f64; DIMS],
+) -> Result<Problem> {
+    let model = Poisson::new(decomposition)?;
+    let h = model.h();
+    let convection = velocity != [0.0; DIMS];
+    if convection && decomposition.grid().ndim() != 3 {
+        return Err(Error::value("size", "convection-diffusion is a 3D problem"));
+    }
+    let op: Box<dyn LinearOperator> = if convection {
+        Box::new(StencilOperator::convection_diffusion(
+            parallel,
+            decomposition.clone(),
+            velocity,
+            h,
+        ))
+    } else {
+        Box::new(StencilOperator::new(parallel, decomposition.clone()))
+    };
+    let owned = decomposition.owned(parallel.rank());
+    let grid = decomposition.grid();
+    Ok(Problem {
+        op,
+        b: model.rhs(owned, velocity),
+        exact: Some((model.exact(owned), "the discretisation error, O(h^2)")),
+        grid: Some(decomposition.clone()),
+        spacing: h,
+        title: format!(
+            "{} on a {} grid ({} unknowns, h = 1/{})",
+            if convection {
+                "convection-diffusion"
+            } else {
+                "poisson"
+            },
+            grid.shape_string(),
+            grid.cells(),
+            (1.0 / h).round()
+        ),
+    })
+}
+
+/// The manufactured solution of a matrix problem: `x*_i = 1 + (i mod 97) / 97`.
+fn manufactured(first: u64, len: usize) -> Vec<f64> {
+    (0..len as u64)
+        .map(|i| 1.0 + ((first + i) % 97) as f64 / 97.0)
+        .collect()
+}
+
+/// The matrix of Matrix Market file `matrix`, with the right-hand side of file `rhs`, or
+/// else `b = A x*` for the manufactured `x*`. Collective.
+pub fn matrix_problem(parallel: &Parallel, matrix: &Path, rhs: Option<&Path>) -> Result<Problem> {
+    let file = matrix_market::read_coordinate(parallel, matrix)?;
+    if file.rows != file.cols {
+        return parallel.agree(Err(Error::input(
+            matrix,
+            0,
+            format!(
+                "the matrix is {}x{}: a linear system needs a square one",
+                file.rows, file.cols
+            ),
+        )));
+    }
+    if (file.rows as usize) < parallel.size() {
+        return parallel.agree(Err(Error::input(
+            matrix,
+            0,
+            format!(
+                "{} rows cannot be split over {} ranks",
+                file.rows,
+                parallel.size()
+            ),
+        )));
+    }
+    let n = file.rows;
+    let csr = parallel.agree(CsrMatrix::assemble(
+        parallel,
+        n,
+        &file.entries,
+        file.symmetric,
+    ))?;
+    let mut op: Box<dyn LinearOperator> = Box::new(csr);
+    let (first, len) = match op.layout().split() {
+        Split::Rows { start, .. } => (*start, op.layout().local_len()),
+        Split::Grid(_) => unreachable!("a matrix has a row layout"),
+    };
+    let (b, exact) = match rhs {
+        Some(path) => {
+            let all = matrix_market::read_vector(parallel, path, n)?;
+            (all[first as usize..first as usize + len].to_vec(), None)
+        }
+        None => {
+            let x = manufactured(first, len);
+            let mut b = vec![0.0; len];
+            op.apply(&x, &mut b);
+            (
+                b,
+                Some((x, "the solver's error against the manufactured x*")),
+            )
+        }
+    };
+    Ok(Problem {
+        op,
+        b,
+        exact,
+        grid: None,
+        spacing: 1.0,
+        title: format!(
+            "{} ({}x{}, {} entries{}, {})",
+            matrix.display(),
+            n,
+            n,
+            file.declared,
+            if file.symmetric { ", symmetric" } else { "" },
+            if rhs.is_some() {
+                "right-hand side from file"
+            } else {
+                "b = A x*"
+            }
+        ),
+    })
 }

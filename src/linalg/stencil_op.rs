@@ -22,7 +22,7 @@
 use crate::grid::field::Field;
 use crate::grid::geometry::{Decomposition, IndexBox, DIMS};
 use crate::grid::halo::HaloExchange;
-use crate::linalg::operator::LinearOperator;
+use crate::linalg::operator::{LinearOperator, LocalMatrix};
 use crate::linalg::vector::Layout;
 use crate::parallel::Parallel;
 use std::time::{Duration, Instant};
@@ -182,6 +182,51 @@ impl GridStencil {
         );
     }
 
+    /// The block's own rows and columns as a matrix (the couplings to other blocks and
+    /// to the boundary dropped), columns in increasing order.
+    pub fn local_block(&self) -> LocalMatrix {
+        let n = self.field.owned().size;
+        let active: [bool; DIMS] = std::array::from_fn(|a| self.field.ghost()[a] > 0);
+        let [ci, cj, ck] = self.convection;
+        let index = |i: usize, j: usize, k: usize| (i * n[1] + j) * n[2] + k;
+        let mut m = LocalMatrix {
+            row_ptr: vec![0],
+            ..LocalMatrix::default()
+        };
+        for i in 0..n[0] {
+            for j in 0..n[1] {
+                for k in 0..n[2] {
+                    // (offset per axis, coefficient) in increasing column order
+                    let taps = [
+                        (
+                            active[0] && i > 0,
+                            index(i.wrapping_sub(1), j, k),
+                            -1.0 - ci,
+                        ),
+                        (
+                            active[1] && j > 0,
+                            index(i, j.wrapping_sub(1), k),
+                            -1.0 - cj,
+                        ),
+                        (k > 0, index(i, j, k.wrapping_sub(1)), -1.0 - ck),
+                        (true, index(i, j, k), self.diagonal()),
+                        (k + 1 < n[2], index(i, j, k + 1), -1.0 + ck),
+                        (active[1] && j + 1 < n[1], index(i, j + 1, k), -1.0 + cj),
+                        (active[0] && i + 1 < n[0], index(i + 1, j, k), -1.0 + ci),
+                    ];
+                    for (present, col, value) in taps {
+                        if present {
+                            m.cols.push(col);
+                            m.values.push(value);
+                        }
+                    }
+                    m.row_ptr.push(m.cols.len());
+                }
+            }
+        }
+        m
+    }
+
     /// Floating-point operations of one apply (`2 d` adds and a multiply per unknown).
     pub fn flops(&self) -> f64 {
         (2 * self.decomposition.grid().ndim() + 1) as f64 * self.len() as f64
@@ -301,6 +346,10 @@ impl LinearOperator for StencilOperator {
 
     fn is_symmetric(&self) -> bool {
         self.stencil.is_symmetric()
+    }
+
+    fn local_block(&self) -> Option<LocalMatrix> {
+        Some(self.stencil.local_block())
     }
 
     fn bytes(&self) -> f64 {

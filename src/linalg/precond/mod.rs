@@ -3,6 +3,7 @@
 //! what [`Setup`] offers: the operator (its diagonal, its layout) and, for grid problems,
 //! the grid decomposition (multigrid builds its own coarse grids from it).
 
+pub mod bjacobi;
 pub mod jacobi;
 
 use crate::error::{Error, Result};
@@ -44,6 +45,11 @@ pub const PRECONDITIONERS: &[(&str, &str, Build)] = &[
         "jacobi",
         "the inverse of the diagonal",
         jacobi::Jacobi::build,
+    ),
+    (
+        "bjacobi",
+        "block Jacobi, ILU(0) of each rank's rows (depends on the rank count)",
+        bjacobi::BlockJacobi::build,
     ),
     (
         "mg",
