@@ -3,7 +3,9 @@
 # against its analytic solution, then a picture of the final field from its checkpoint;
 # then Lennard-Jones molecular dynamics on 2 ranks (LAMMPS's 32,000-atom LJ benchmark
 # system, 1000 steps, NVE), which checks its energy and momentum, and a picture of a slab
-# of its atoms coloured by speed.
+# of its atoms coloured by speed; then a linear solve on 2 ranks (the 3D Poisson problem,
+# 127^3 unknowns, multigrid-preconditioned CG to rtol 1e-10), checked against its
+# manufactured solution, and a plot of its residual history.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -16,4 +18,8 @@ echo "picture: $out/heat_00002000.png"
 echo
 mpirun -n 2 target/release/md --cells 20x20x20 --steps 1000 --thermo 100 --neigh-every 1 --neigh-check --out "$out/md"
 target/release/render "$out/md/md_00001000.h5" --out "$out/md_00001000.png"
-echo "pictures: $out/heat_00002000.png $out/md_00001000.png"
+echo
+mpirun -n 2 target/release/solve --size 127x127x127 --ksp cg --pc mg --rtol 1e-10 --out "$out/solve"
+solved=$(ls "$out"/solve/solve_*.h5 | tail -1)
+target/release/render "$solved" --out "$out/solve-residual.png"
+echo "pictures: $out/heat_00002000.png $out/md_00001000.png $out/solve-residual.png"

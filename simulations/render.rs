@@ -24,7 +24,7 @@ use ndarray::{Array2, Axis};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tessera::io::input;
-use tessera::io::render::{format_label, format_sci, render_field, Labels};
+use tessera::io::render::{self, format_label, format_sci, render_field, Labels};
 use tessera::io::space;
 use tessera::memory;
 use tessera::partition::join_x;
@@ -221,6 +221,9 @@ fn run(cli: &Cli) -> Result<String, String> {
         hdf5::File::open(path).map_err(|e| format!("cannot open {shown} as an HDF5 file: {e}"))?;
     if file.dataset("particles/position").is_ok() {
         return render_particles(cli, &file);
+    }
+    if let Ok(history) = file.dataset("solver/residual_norm") {
+        return render_solver_history(cli, &history);
     }
     let fields = file
         .group("fields")
@@ -473,6 +476,32 @@ fn fail(msg: &str) -> ExitCode {
     let line = msg.split_whitespace().collect::<Vec<_>>().join(" ");
     eprintln!("render: error: {line}");
     ExitCode::from(2)
+}
+
+/// A solver checkpoint: its residual history as a convergence plot.
+fn render_solver_history(cli: &Cli, dataset: &hdf5::Dataset) -> Result<String, String> {
+    let values: Vec<f64> = dataset
+        .read_raw()
+        .map_err(|e| format!("cannot read /solver/residual_norm: {e}"))?;
+    if values.is_empty() {
+        return Err("/solver/residual_norm is empty".into());
+    }
+    let out = cli.out.clone().unwrap_or_else(|| {
+        let stem = cli.checkpoint.with_extension("");
+        PathBuf::from(format!("{}-residual.png", stem.display()))
+    });
+    let iterations = values.len() - 1;
+    let reduction = values[iterations] / values[0];
+    let title =
+        format!("residual history: {iterations} iterations, final/initial = {reduction:.2e}");
+    let img = render::render_history(&values, &title);
+    img.write_png(&out).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "wrote {} ({}x{} px, residual history of {iterations} iterations)",
+        out.display(),
+        img.width,
+        img.height
+    ))
 }
 
 fn main() -> ExitCode {

@@ -185,6 +185,53 @@ fn batch_scripts_run_stop_before_the_limit_and_resume_on_a_real_slurm() {
         "md: sbatch on 2 tasks vs mpirun on 1",
     );
 
+    // 1c. the solve script on 2 tasks: the same iterates as mpirun on 1 rank
+    let (solve_out, solve_log) = (tmp.path().join("solve"), tmp.path().join("solve.log"));
+    let solve_args = [
+        "--size",
+        "31x31x31",
+        "--rtol",
+        "1e-8",
+        "--checkpoint-every",
+        "0",
+    ];
+    let mut a = vec!["--ntasks=2", "scripts/slurm/solve.sbatch"];
+    a.extend_from_slice(&solve_args);
+    let job = slurm
+        .submit(&a, &solve_out, &solve_log)
+        .expect("sbatch solve");
+    let (state, exit) = slurm.wait(&job, Duration::from_secs(60));
+    assert_eq!(
+        (state.as_str(), exit.as_str()),
+        ("COMPLETED", "0:0"),
+        "{}",
+        read(&solve_log)
+    );
+    assert!(
+        read(&solve_log).contains("Solution validates"),
+        "{}",
+        read(&solve_log)
+    );
+    let direct = temp_dir();
+    let mut a = solve_args.to_vec();
+    a.extend_from_slice(&["--out", direct.path().to_str().unwrap()]);
+    run_ok(SOLVE, 1, &a);
+    let newest = |dir: &std::path::Path| {
+        let mut f: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "h5"))
+            .collect();
+        f.sort();
+        f.pop().expect("a checkpoint")
+    };
+    assert_same_fields(
+        &newest(direct.path()),
+        &newest(&solve_out),
+        &["vectors/x", "vectors/r", "solver/residual_norm"],
+        "solve: sbatch on 2 tasks vs mpirun on 1",
+    );
+
     // 5. more tasks than the node has CPUs: refused at submission, not left pending
     let why = slurm
         .submit(&["--ntasks=64", script], &out, &log)

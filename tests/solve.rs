@@ -471,3 +471,40 @@ fn an_unreachable_tolerance_ends_at_the_iteration_limit_with_exit_1() {
         r.stdout
     );
 }
+
+#[test]
+fn render_plots_the_residual_history_of_a_solve() {
+    let dir = temp_dir();
+    run_ok(
+        SOLVE,
+        2,
+        &[
+            "--size",
+            "31x31x31",
+            "--monitor",
+            "0",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    let ck = final_checkpoint(dir.path());
+    let png = dir.path().join("history.png");
+    let out = std::process::Command::new(RENDER)
+        .arg(&ck)
+        .arg("--out")
+        .arg(&png)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("residual history of 5 iterations"),
+        "{stdout}"
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+}

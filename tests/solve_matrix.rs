@@ -98,7 +98,9 @@ fn solve_to_checkpoint(n: usize, args: &[&str], dir: &Path) -> (Run, Vec<f64>) {
 /// Dataset `name` of a checkpoint: its shape and values.
 fn read_dataset(path: &Path, name: &str) -> (Vec<usize>, Vec<f64>) {
     let file = hdf5::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    let ds = file.dataset(name).unwrap_or_else(|e| panic!("{name} in {}: {e}", path.display()));
+    let ds = file
+        .dataset(name)
+        .unwrap_or_else(|e| panic!("{name} in {}: {e}", path.display()));
     (ds.shape(), ds.read_raw::<f64>().expect("read"))
 }
 

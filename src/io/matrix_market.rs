@@ -230,11 +230,7 @@ type Parsed = (Vec<(u64, u64, f64)>, u64, Option<(usize, String)>);
 
 /// The entries of `text` (whose first line is line `lines_before + 1` of the file), the
 /// number of entry lines, and the first bad line with what is wrong.
-fn parse_entries(
-    header: &Header,
-    text: &str,
-    lines_before: usize,
-) -> Parsed {
+fn parse_entries(header: &Header, text: &str, lines_before: usize) -> Parsed {
     let (rows, cols) = (header.size[0], header.size[1]);
     let mut entries = Vec::new();
     let mut listed = 0u64;
