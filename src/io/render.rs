@@ -556,6 +556,102 @@ pub fn render_strip(data: ArrayView1<f64>, labels: &Labels) -> Result<Rendered, 
     render_field(data.insert_axis(Axis(0)), labels)
 }
 
+/// A convergence plot: `values[k]` (a residual norm after `k` iterations) relative to
+/// `values[0]`, on a logarithmic axis, one point per iteration joined by lines, with
+/// decade and iteration ticks and `title` above. Non-positive or non-finite values are
+/// left out.
+pub fn render_history(values: &[f64], title: &str) -> RgbImage {
+    let (width, height) = (900usize, 560usize);
+    let (left, right, top, bottom) = (110usize, 30usize, 60usize, 70usize);
+    let (pw, ph) = (width - left - right, height - top - bottom);
+    let white = [255, 255, 255];
+    let ink = [30, 30, 30];
+    let grid = [225, 225, 225];
+    let line = [31, 119, 180];
+    let mut img = RgbImage::new(width, height, white);
+    let first = values.first().copied().unwrap_or(1.0);
+    let logs: Vec<Option<f64>> = values
+        .iter()
+        .map(|&v| (v > 0.0 && v.is_finite() && first > 0.0).then(|| (v / first).log10()))
+        .collect();
+    let known: Vec<f64> = logs.iter().flatten().copied().collect();
+    let lo = known
+        .iter()
+        .copied()
+        .fold(0.0f64, f64::min)
+        .floor()
+        .min(-1.0);
+    let hi = known.iter().copied().fold(0.0f64, f64::max).ceil();
+    let last = values.len().saturating_sub(1).max(1);
+    let x_of = |k: usize| left + k * pw / last;
+    let y_of = |l: f64| top + ((hi - l) / (hi - lo) * ph as f64).round() as usize;
+    // decades
+    let mut decade = hi;
+    while decade >= lo {
+        let y = y_of(decade);
+        img.fill_rect(left, y, pw, 1, grid);
+        let label = format!("1e{}", decade as i64);
+        img.draw_text(
+            left - 12 - text_width(&label, 2),
+            y.saturating_sub(7),
+            &label,
+            2,
+            ink,
+        );
+        decade -= 1.0;
+    }
+    // iteration ticks: about ten
+    let step = [1usize, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
+        .into_iter()
+        .find(|s| last / s <= 10)
+        .unwrap_or(10_000);
+    for k in (0..=last).step_by(step) {
+        let x = x_of(k);
+        img.fill_rect(x, top + ph, 1, 8, ink);
+        let label = k.to_string();
+        img.draw_text(
+            x.saturating_sub(text_width(&label, 2) / 2),
+            top + ph + 14,
+            &label,
+            2,
+            ink,
+        );
+    }
+    img.fill_rect(left, top, 2, ph + 1, ink);
+    img.fill_rect(left, top + ph, pw, 2, ink);
+    // the history
+    let points: Vec<(usize, usize)> = logs
+        .iter()
+        .enumerate()
+        .filter_map(|(k, l)| l.map(|l| (x_of(k), y_of(l))))
+        .collect();
+    for pair in points.windows(2) {
+        let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
+        let n = x1.abs_diff(x0).max(y1.abs_diff(y0)).max(1);
+        for s in 0..=n {
+            let x = x0 as f64 + (x1 as f64 - x0 as f64) * s as f64 / n as f64;
+            let y = y0 as f64 + (y1 as f64 - y0 as f64) * s as f64 / n as f64;
+            img.fill_rect(x.round() as usize, y.round() as usize, 2, 2, line);
+        }
+    }
+    if points.len() <= 60 {
+        for &(x, y) in &points {
+            img.fill_rect(x.saturating_sub(3), y.saturating_sub(3), 7, 7, line);
+        }
+    }
+    img.draw_text(left, 8, title, 2, ink);
+    let xlabel = "iteration";
+    img.draw_text(
+        left + pw / 2 - text_width(xlabel, 2) / 2,
+        height - 30,
+        xlabel,
+        2,
+        ink,
+    );
+    img.draw_text(8, top - 24, "residual / initial", 2, ink);
+    img
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -660,100 +756,4 @@ mod tests {
             .iter()
             .all(|(c, _)| glyph(*c) != glyph('?') || *c == '?'));
     }
-}
-
-/// A convergence plot: `values[k]` (a residual norm after `k` iterations) relative to
-/// `values[0]`, on a logarithmic axis, one point per iteration joined by lines, with
-/// decade and iteration ticks and `title` above. Non-positive or non-finite values are
-/// left out.
-pub fn render_history(values: &[f64], title: &str) -> RgbImage {
-    let (width, height) = (900usize, 560usize);
-    let (left, right, top, bottom) = (110usize, 30usize, 60usize, 70usize);
-    let (pw, ph) = (width - left - right, height - top - bottom);
-    let white = [255, 255, 255];
-    let ink = [30, 30, 30];
-    let grid = [225, 225, 225];
-    let line = [31, 119, 180];
-    let mut img = RgbImage::new(width, height, white);
-    let first = values.first().copied().unwrap_or(1.0);
-    let logs: Vec<Option<f64>> = values
-        .iter()
-        .map(|&v| (v > 0.0 && v.is_finite() && first > 0.0).then(|| (v / first).log10()))
-        .collect();
-    let known: Vec<f64> = logs.iter().flatten().copied().collect();
-    let lo = known
-        .iter()
-        .copied()
-        .fold(0.0f64, f64::min)
-        .floor()
-        .min(-1.0);
-    let hi = known.iter().copied().fold(0.0f64, f64::max).ceil();
-    let last = values.len().saturating_sub(1).max(1);
-    let x_of = |k: usize| left + k * pw / last;
-    let y_of = |l: f64| top + ((hi - l) / (hi - lo) * ph as f64).round() as usize;
-    // decades
-    let mut decade = hi;
-    while decade >= lo {
-        let y = y_of(decade);
-        img.fill_rect(left, y, pw, 1, grid);
-        let label = format!("1e{}", decade as i64);
-        img.draw_text(
-            left - 12 - text_width(&label, 2),
-            y.saturating_sub(7),
-            &label,
-            2,
-            ink,
-        );
-        decade -= 1.0;
-    }
-    // iteration ticks: about ten
-    let step = [1usize, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
-        .into_iter()
-        .find(|s| last / s <= 10)
-        .unwrap_or(10_000);
-    for k in (0..=last).step_by(step) {
-        let x = x_of(k);
-        img.fill_rect(x, top + ph, 1, 8, ink);
-        let label = k.to_string();
-        img.draw_text(
-            x.saturating_sub(text_width(&label, 2) / 2),
-            top + ph + 14,
-            &label,
-            2,
-            ink,
-        );
-    }
-    img.fill_rect(left, top, 2, ph + 1, ink);
-    img.fill_rect(left, top + ph, pw, 2, ink);
-    // the history
-    let points: Vec<(usize, usize)> = logs
-        .iter()
-        .enumerate()
-        .filter_map(|(k, l)| l.map(|l| (x_of(k), y_of(l))))
-        .collect();
-    for pair in points.windows(2) {
-        let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
-        let n = x1.abs_diff(x0).max(y1.abs_diff(y0)).max(1);
-        for s in 0..=n {
-            let x = x0 as f64 + (x1 as f64 - x0 as f64) * s as f64 / n as f64;
-            let y = y0 as f64 + (y1 as f64 - y0 as f64) * s as f64 / n as f64;
-            img.fill_rect(x.round() as usize, y.round() as usize, 2, 2, line);
-        }
-    }
-    if points.len() <= 60 {
-        for &(x, y) in &points {
-            img.fill_rect(x.saturating_sub(3), y.saturating_sub(3), 7, 7, line);
-        }
-    }
-    img.draw_text(left, 8, title, 2, ink);
-    let xlabel = "iteration";
-    img.draw_text(
-        left + pw / 2 - text_width(xlabel, 2) / 2,
-        height - 30,
-        xlabel,
-        2,
-        ink,
-    );
-    img.draw_text(8, top - 24, "residual / initial", 2, ink);
-    img
 }
