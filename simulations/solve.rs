@@ -16,7 +16,7 @@ use tessera::io::checkpoint::Param;
 use tessera::linalg::job::SolverJob;
 use tessera::linalg::krylov::{self, Stop, Tolerances};
 use tessera::linalg::precond::{self, Setup};
-use tessera::linalg::problems;
+use tessera::linalg::problems::{self, GridModel};
 use tessera::linalg::vector::difference;
 use tessera::parallel::{self, Parallel};
 use tessera::{Error, Result};
@@ -30,8 +30,10 @@ use tessera::{Error, Result};
 struct Cli {
     /// The problem: poisson (-Laplacian u = f on the unit cube, zero Dirichlet data,
     /// 7-point stencil scaled by h^2, manufactured solution u = g(x)g(y)g(z),
-    /// g(t) = t(1-t)e^t) or convection-diffusion (-Laplacian u + v.grad u = f, central
-    /// differences, the same u; non-symmetric: use gmres or bicgstab).
+    /// g(t) = t(1-t)e^t), poisson27 (the isotropic 27-point stencil), variable
+    /// (-div(k grad u) = f, k = 1 + (x + y^2 + z^3)/2) or convection-diffusion
+    /// (-Laplacian u + v.grad u = f, central differences; non-symmetric: use gmres or
+    /// bicgstab). All with the same u.
     #[arg(long, default_value = "poisson")]
     problem: String,
     /// Solve the system of this Matrix Market coordinate file instead (real, general or
@@ -264,20 +266,26 @@ fn build(parallel: &Parallel, cli: &Cli) -> Result<problems::Problem> {
         return problems::matrix_problem(parallel, matrix, cli.rhs.as_deref());
     }
     let grid = parallel.agree((|| {
-        let velocity = match cli.problem.as_str() {
-            "poisson" => [0.0; 3],
-            "convection-diffusion" if cli.velocity.is_finite() => [cli.velocity; 3],
+        let model = match cli.problem.as_str() {
+            "poisson" => GridModel::Poisson,
+            "poisson27" => GridModel::Poisson27,
+            "variable" => GridModel::Variable,
+            "convection-diffusion" if cli.velocity.is_finite() => {
+                GridModel::ConvectionDiffusion([cli.velocity; 3])
+            }
             "convection-diffusion" => return Err(Error::value("velocity", "must be finite")),
             other => {
                 return Err(Error::value(
                     "problem",
-                    format!("unknown problem '{other}' (known: poisson, convection-diffusion)"),
+                    format!(
+                        "unknown problem '{other}' (known: poisson, poisson27, variable, convection-diffusion)"
+                    ),
                 ))
             }
         };
         let grid = Grid::new(&cli.size.0, &vec![false; cli.size.0.len()])?;
         let procs = cli.job.procs.as_ref().map(|p| &p.0[..]);
-        Ok((Decomposition::new(grid, parallel.size(), procs)?, velocity))
+        Ok((Decomposition::new(grid, parallel.size(), procs)?, model))
     })())?;
     parallel.agree(problems::grid_problem(parallel, &grid.0, grid.1))
 }

@@ -119,6 +119,26 @@ fn multigrid_cg_iterates_are_bitwise_identical_on_1_2_3_4_and_8_ranks() {
 }
 
 #[test]
+fn multigrid_on_the_27_point_and_variable_coefficient_operators_is_bitwise_identical() {
+    for problem in ["poisson27", "variable"] {
+        assert_solves_identical(
+            &[
+                "--problem",
+                problem,
+                "--size",
+                "31x31x31",
+                "--mg-gather",
+                "1000",
+                "--monitor",
+                "0",
+            ],
+            CG,
+            &[(1, &[]), (3, &[]), (8, &[])],
+        );
+    }
+}
+
+#[test]
 fn multigrid_as_the_solver_is_bitwise_identical_on_1_and_3_ranks() {
     assert_solves_identical(
         &[
@@ -221,6 +241,40 @@ fn gmres_restarted_mid_cycle_on_another_rank_count_continues_bitwise() {
         &["vectors/x", "solver/residual_norm", "solver/scalars"],
         "GMRES resumed at 17 on 3 ranks vs uninterrupted on 2",
     );
+}
+
+#[test]
+fn the_variable_coefficient_and_27_point_errors_fall_as_h_squared() {
+    for problem in ["variable", "poisson27"] {
+        let errors: Vec<f64> = ["15x15x15", "31x31x31", "63x63x63"]
+            .iter()
+            .map(|n| {
+                let r = run_ok(
+                    SOLVE,
+                    2,
+                    &[
+                        "--problem",
+                        problem,
+                        "--size",
+                        n,
+                        "--rtol",
+                        "1e-12",
+                        "--no-checkpoint",
+                        "--monitor",
+                        "0",
+                    ],
+                );
+                error_vs_exact(&r)
+            })
+            .collect();
+        for pair in errors.windows(2) {
+            let order = (pair[0] / pair[1]).log2();
+            assert!(
+                (order - 2.0).abs() < 0.1,
+                "{problem}: observed order {order:.3} from {errors:?}"
+            );
+        }
+    }
 }
 
 #[test]

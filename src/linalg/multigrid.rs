@@ -1,11 +1,12 @@
-//! Geometric multigrid for the grid operators of [`crate::linalg::stencil_op`]: a V-cycle,
+//! Geometric multigrid for the symmetric grid operators of [`crate::linalg::stencil_op`]
+//! (the 7- and 27-point Laplacians, `-div(k grad u)`): a V-cycle,
 //! usable as a preconditioner (for CG: it is symmetric) or, with Richardson, as a solver.
 //!
 //! **Grids.** Level 0 is the problem's grid of `n` unknowns per axis (`h = 1/(n+1)`); level
 //! `l+1` keeps every other vertex (`n -> (n+1)/2 - 1`, so `n + 1` must be even: 127, 63, 31,
 //! ... ), down to a grid of at most 64 unknowns, solved exactly by a dense Cholesky
 //! factorisation. Each coarse operator is the same stencil rediscretised on its grid (also
-//! scaled by its `h^2`).
+//! scaled by its `h^2`; `k` evaluated at the coarse grid's edges).
 //!
 //! **Transfers.** Restriction is full weighting, `(1/4, 1/2, 1/4)` per axis, times 4 (the
 //! ratio of the `h^2` scalings); prolongation is (bi/tri)linear interpolation, its
@@ -32,7 +33,7 @@ use crate::grid::field::Field;
 use crate::grid::geometry::{Decomposition, IndexBox, DIMS};
 use crate::linalg::operator::Preconditioner;
 use crate::linalg::precond::Setup;
-use crate::linalg::stencil_op::GridStencil;
+use crate::linalg::stencil_op::{GridStencil, Kind};
 use crate::parallel::{Comm, Parallel};
 use std::time::Duration;
 
@@ -53,6 +54,8 @@ struct Level {
     split: Decomposition,
     /// Whether every rank holds the whole level.
     whole: bool,
+    /// `1 / a_ii`, for the smoother.
+    inv_diag: Vec<f64>,
     x: Vec<f64>,
     b: Vec<f64>,
     r: Vec<f64>,
@@ -64,6 +67,7 @@ impl Level {
     fn new(stencil: GridStencil, split: Decomposition, whole: bool) -> Level {
         let n = stencil.len();
         Level {
+            inv_diag: stencil.diagonal().iter().map(|a| 1.0 / a).collect(),
             stencil,
             split,
             whole,
@@ -100,9 +104,15 @@ impl Multigrid {
                  jacobi (or none) with gmres or bicgstab",
             ));
         }
+        let kind = setup
+            .op
+            .grid_stencil()
+            .map(|s| s.kind().clone())
+            .ok_or_else(|| Error::value("pc", "mg needs a grid operator"))?;
         Ok(Box::new(Multigrid::new(
             setup.parallel,
             grid,
+            kind,
             DEGREE,
             setup.options.mg_gather_max,
         )?))
@@ -113,11 +123,12 @@ impl Multigrid {
     pub fn new(
         parallel: &Parallel,
         fine: &Decomposition,
+        kind: Kind,
         degree: usize,
         gather_max: usize,
     ) -> Result<Multigrid> {
         let mut levels = vec![Level::new(
-            GridStencil::distributed(parallel, fine.clone()),
+            GridStencil::distributed(parallel, fine.clone(), kind.clone()),
             fine.clone(),
             false,
         )];
@@ -135,9 +146,9 @@ impl Multigrid {
             });
             let whole = last.whole || thin || coarse.grid().cells() <= gather_max;
             let stencil = if whole {
-                GridStencil::whole(&coarse)
+                GridStencil::whole(&coarse, kind.clone())
             } else {
-                GridStencil::distributed(parallel, coarse.clone())
+                GridStencil::distributed(parallel, coarse.clone(), kind.clone())
             };
             levels.push(Level::new(stencil, coarse, whole));
         }
@@ -156,7 +167,11 @@ impl Multigrid {
         if !last.whole {
             // a problem small enough to solve directly at once: hold it whole
             let split = last.split.clone();
-            levels.push(Level::new(GridStencil::whole(&split), split, true));
+            levels.push(Level::new(
+                GridStencil::whole(&split, kind.clone()),
+                split,
+                true,
+            ));
             // (the copy is gathered by the transfer below as any coarse level is)
         }
         let coarsest = Cholesky::assemble(&mut levels.last_mut().expect("levels").stencil)?;
@@ -286,7 +301,6 @@ impl Preconditioner for Multigrid {
 
 /// Chebyshev smoothing of `A x = b` on `level` (`from_zero`: `x` is zero on entry).
 fn chebyshev(level: &mut Level, degree: usize, from_zero: bool) {
-    let inv_diag = 1.0 / level.stencil.diagonal();
     let upper = level.stencil.jacobi_max_eigenvalue();
     let lower = upper / LOWER_FRACTION;
     let theta = (upper + lower) / 2.0;
@@ -295,6 +309,7 @@ fn chebyshev(level: &mut Level, degree: usize, from_zero: bool) {
     let mut rho = 1.0 / sigma;
     let Level {
         stencil,
+        inv_diag,
         x,
         b,
         r,
@@ -310,8 +325,8 @@ fn chebyshev(level: &mut Level, degree: usize, from_zero: bool) {
             *r = b - t;
         }
     }
-    for (d, r) in d.iter_mut().zip(r.iter()) {
-        *d = r * inv_diag / theta;
+    for ((d, r), inv) in d.iter_mut().zip(r.iter()).zip(inv_diag.iter()) {
+        *d = r * inv / theta;
     }
     for k in 1..=degree {
         for (x, d) in x.iter_mut().zip(d.iter()) {
@@ -323,9 +338,14 @@ fn chebyshev(level: &mut Level, degree: usize, from_zero: bool) {
         stencil.apply(d, t);
         let rho_next = 1.0 / (2.0 * sigma - rho);
         let (c_d, c_r) = (rho_next * rho, 2.0 * rho_next / delta);
-        for (((d, r), t), _) in d.iter_mut().zip(r.iter_mut()).zip(t.iter()).zip(0..) {
+        for (((d, r), t), inv) in d
+            .iter_mut()
+            .zip(r.iter_mut())
+            .zip(t.iter())
+            .zip(inv_diag.iter())
+        {
             *r -= t;
-            *d = c_d * *d + c_r * (*r * inv_diag);
+            *d = c_d * *d + c_r * (*r * inv);
         }
         rho = rho_next;
     }

@@ -26,6 +26,11 @@ pub trait LinearOperator {
         }
     }
 
+    /// The grid stencil behind a matrix-free grid operator (multigrid rediscretises it).
+    fn grid_stencil(&self) -> Option<&crate::linalg::stencil_op::GridStencil> {
+        None
+    }
+
     /// Whether `A` is symmetric (what CG and multigrid need).
     fn is_symmetric(&self) -> bool {
         false

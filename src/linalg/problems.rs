@@ -8,6 +8,10 @@
 //! right-hand side is `b_i = h^2 f(x_i)`, matching the `h^2`-scaled operator; the same
 //! problem as `scripts/petsc/poisson.c` builds with PETSc.
 //!
+//! **Variable coefficient**: `-div(k grad u) = f` with `k = 1 + (x + y^2 + z^3)/2`, the
+//! same `u`, `f = -sum_a (k u_aa + k_a u_a)`. **27-point**: the Poisson problem with the
+//! isotropic 27-point operator (the same `b`).
+//!
 //! **Convection-diffusion**: `-Laplacian(u) + v . grad(u) = f`, the same `u`, so
 //! `f` gains `sum_a v_a g'(x_a) prod_{b != a} g(x_b)` with `g'(t) = (1 - t - t^2) e^t`.
 
@@ -16,7 +20,7 @@ use crate::grid::geometry::{Decomposition, IndexBox, DIMS};
 use crate::io::matrix_market;
 use crate::linalg::csr::CsrMatrix;
 use crate::linalg::operator::LinearOperator;
-use crate::linalg::stencil_op::StencilOperator;
+use crate::linalg::stencil_op::{Kind, StencilOperator};
 use crate::linalg::vector::Split;
 use crate::parallel::Parallel;
 use std::path::Path;
@@ -127,6 +131,32 @@ impl Poisson {
         })
     }
 
+    /// `b = h^2 f` for `-div(k grad u) = f`: `f = -sum_a (k u_aa + k_a u_a)`.
+    pub fn rhs_variable(&self, owned: IndexBox) -> Vec<f64> {
+        let h2 = self.h * self.h;
+        let active = self.active;
+        self.fill(owned, |x| {
+            // the internal coordinates (unused axes 0)
+            let mut full = [0.0; DIMS];
+            let axes: Vec<usize> = (0..DIMS).filter(|&a| active[a]).collect();
+            for (i, &a) in axes.iter().enumerate() {
+                full[a] = x[i];
+            }
+            let (k, dk) = (coefficient(full), coefficient_gradient(full));
+            let with = |a: usize, factor: fn(f64) -> f64| -> f64 {
+                x.iter()
+                    .enumerate()
+                    .map(|(b, &xb)| if b == a { factor(xb) } else { g(xb) })
+                    .product()
+            };
+            let mut f = 0.0;
+            for (i, &a) in axes.iter().enumerate() {
+                f -= k * with(i, g2) + dk[a] * with(i, g1);
+            }
+            h2 * f
+        })
+    }
+
     /// The exact solution `u` at the unknowns of `owned` (row-major).
     pub fn exact(&self, owned: IndexBox) -> Vec<f64> {
         self.fill(owned, |x| x.iter().map(|&t| g(t)).product())
@@ -149,44 +179,88 @@ pub struct Problem {
     pub title: String,
 }
 
-/// The Poisson (`velocity` zero) or convection-diffusion problem on `decomposition`'s
-/// grid. Collective.
+/// The grid problems: the operator and the coefficient or velocity it has.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum GridModel {
+    /// `-Laplacian u = f`, the 3/5/7-point stencil.
+    Poisson,
+    /// `-Laplacian u = f`, the isotropic 9/27-point stencil.
+    Poisson27,
+    /// `-div(k grad u) = f` with `k = 1 + (x_0 + x_1^2 + x_2^3) / 2` (the internal axes,
+    /// unused ones 0).
+    Variable,
+    /// `-Laplacian u + v . grad u = f`, central differences (3D).
+    ConvectionDiffusion([f64; DIMS]),
+}
+
+/// The coefficient of [`GridModel::Variable`] and its gradient.
+fn coefficient(x: [f64; DIMS]) -> f64 {
+    1.0 + 0.5 * (x[0] + x[1] * x[1] + x[2] * x[2] * x[2])
+}
+
+fn coefficient_gradient(x: [f64; DIMS]) -> [f64; DIMS] {
+    [0.5, x[1], 1.5 * x[2] * x[2]]
+}
+
+/// The grid problem `model` on `decomposition`'s grid. Collective.
 pub fn grid_problem(
     parallel: &Parallel,
     decomposition: &Decomposition,
-    velocity: [f64; DIMS],
+    model: GridModel,
 ) -> Result<Problem> {
-    let model = Poisson::new(decomposition)?;
-    let h = model.h();
-    let convection = velocity != [0.0; DIMS];
-    if convection && decomposition.grid().ndim() != 3 {
-        return Err(Error::value("size", "convection-diffusion is a 3D problem"));
-    }
-    let op: Box<dyn LinearOperator> = if convection {
-        Box::new(StencilOperator::convection_diffusion(
-            parallel,
-            decomposition.clone(),
-            velocity,
-            h,
-        ))
-    } else {
-        Box::new(StencilOperator::new(parallel, decomposition.clone()))
+    let poisson = Poisson::new(decomposition)?;
+    let h = poisson.h();
+    let (op, name): (Box<dyn LinearOperator>, &str) = match model {
+        GridModel::Poisson => (
+            Box::new(StencilOperator::new(parallel, decomposition.clone())),
+            "poisson",
+        ),
+        GridModel::Poisson27 => (
+            Box::new(StencilOperator::of_kind(
+                parallel,
+                decomposition.clone(),
+                Kind::Compact,
+            )),
+            "poisson (isotropic 27-point)",
+        ),
+        GridModel::Variable => (
+            Box::new(StencilOperator::of_kind(
+                parallel,
+                decomposition.clone(),
+                Kind::Variable(std::sync::Arc::new(coefficient)),
+            )),
+            "-div(k grad u) = f",
+        ),
+        GridModel::ConvectionDiffusion(velocity) => {
+            if decomposition.grid().ndim() != 3 {
+                return Err(Error::value("size", "convection-diffusion is a 3D problem"));
+            }
+            (
+                Box::new(StencilOperator::convection_diffusion(
+                    parallel,
+                    decomposition.clone(),
+                    velocity,
+                    h,
+                )),
+                "convection-diffusion",
+            )
+        }
     };
     let owned = decomposition.owned(parallel.rank());
     let grid = decomposition.grid();
+    let b = match model {
+        GridModel::ConvectionDiffusion(v) => poisson.rhs(owned, v),
+        GridModel::Variable => poisson.rhs_variable(owned),
+        _ => poisson.rhs(owned, [0.0; DIMS]),
+    };
     Ok(Problem {
         op,
-        b: model.rhs(owned, velocity),
-        exact: Some((model.exact(owned), "the discretisation error, O(h^2)")),
+        b,
+        exact: Some((poisson.exact(owned), "the discretisation error, O(h^2)")),
         grid: Some(decomposition.clone()),
         spacing: h,
         title: format!(
-            "{} on a {} grid ({} unknowns, h = 1/{})",
-            if convection {
-                "convection-diffusion"
-            } else {
-                "poisson"
-            },
+            "{name} on a {} grid ({} unknowns, h = 1/{})",
             grid.shape_string(),
             grid.cells(),
             (1.0 / h).round()
