@@ -248,6 +248,12 @@ fn run(parallel: &Parallel) -> Result<()> {
 }
 
 fn tolerances(cli: &Cli) -> Result<Tolerances> {
+    if cli.job.threads != 1 {
+        return Err(Error::value(
+            "threads",
+            "solve runs one thread per rank (threaded linear-algebra kernels are not built yet)",
+        ));
+    }
     for (name, v) in [("rtol", cli.rtol), ("atol", cli.atol)] {
         if !(0.0..1.0).contains(&v) {
             return Err(Error::value(name, format!("must be in [0, 1), got {v}")));

@@ -49,6 +49,34 @@ fn error_vs_exact(run: &Run) -> f64 {
     run.number_after("max |x - u*| =")
 }
 
+/// Solves the problem of `args` on 15^3, 31^3 and 63^3 unknowns (h = 1/16, 1/32, 1/64)
+/// and asserts the error against the exact solution falls as `h^2` (within `slack`).
+fn assert_second_order(args: &[&str], slack: f64) {
+    let errors: Vec<f64> = ["15x15x15", "31x31x31", "63x63x63"]
+        .iter()
+        .map(|n| {
+            let mut a = vec![
+                "--size",
+                n,
+                "--rtol",
+                "1e-12",
+                "--no-checkpoint",
+                "--monitor",
+                "0",
+            ];
+            a.extend_from_slice(args);
+            error_vs_exact(&run_ok(SOLVE, 2, &a))
+        })
+        .collect();
+    for pair in errors.windows(2) {
+        let order = (pair[0] / pair[1]).log2();
+        assert!(
+            (order - 2.0).abs() < slack,
+            "{args:?}: observed order {order:.3} from {errors:?}"
+        );
+    }
+}
+
 /// Solves with `args` on each `(ranks, extra)` case and asserts the final states (every
 /// vector of the method) are bitwise those of the first case, with the same iteration
 /// count.
@@ -244,76 +272,6 @@ fn gmres_restarted_mid_cycle_on_another_rank_count_continues_bitwise() {
 }
 
 #[test]
-fn the_variable_coefficient_and_27_point_errors_fall_as_h_squared() {
-    for problem in ["variable", "poisson27"] {
-        let errors: Vec<f64> = ["15x15x15", "31x31x31", "63x63x63"]
-            .iter()
-            .map(|n| {
-                let r = run_ok(
-                    SOLVE,
-                    2,
-                    &[
-                        "--problem",
-                        problem,
-                        "--size",
-                        n,
-                        "--rtol",
-                        "1e-12",
-                        "--no-checkpoint",
-                        "--monitor",
-                        "0",
-                    ],
-                );
-                error_vs_exact(&r)
-            })
-            .collect();
-        for pair in errors.windows(2) {
-            let order = (pair[0] / pair[1]).log2();
-            assert!(
-                (order - 2.0).abs() < 0.1,
-                "{problem}: observed order {order:.3} from {errors:?}"
-            );
-        }
-    }
-}
-
-#[test]
-fn convection_diffusion_error_falls_as_h_squared() {
-    let errors: Vec<f64> = ["15x15x15", "31x31x31", "63x63x63"]
-        .iter()
-        .map(|n| {
-            let r = run_ok(
-                SOLVE,
-                2,
-                &[
-                    "--problem",
-                    "convection-diffusion",
-                    "--ksp",
-                    "bicgstab",
-                    "--pc",
-                    "jacobi",
-                    "--size",
-                    n,
-                    "--rtol",
-                    "1e-12",
-                    "--no-checkpoint",
-                    "--monitor",
-                    "0",
-                ],
-            );
-            error_vs_exact(&r)
-        })
-        .collect();
-    for pair in errors.windows(2) {
-        let order = (pair[0] / pair[1]).log2();
-        assert!(
-            (order - 2.0).abs() < 0.15,
-            "observed order {order:.3} from {errors:?}"
-        );
-    }
-}
-
-#[test]
 fn cg_jacobi_takes_the_iterations_petsc_takes_on_64_cubed() {
     // PETSc 3.18 (scripts/petsc/poisson.c -n 65, i.e. 64^3 unknowns, -ksp_type cg
     // -pc_type jacobi -ksp_rtol 1e-8 -ksp_norm_type unpreconditioned) on 1 and 2 ranks:
@@ -376,33 +334,18 @@ fn a_v_cycle_reduces_the_residual_tenfold_on_any_grid_size() {
 
 #[test]
 fn the_discretisation_error_falls_as_h_squared() {
-    let errors: Vec<f64> = ["15x15x15", "31x31x31", "63x63x63"]
-        .iter()
-        .map(|n| {
-            let r = run_ok(
-                SOLVE,
-                2,
-                &[
-                    "--size",
-                    n,
-                    "--rtol",
-                    "1e-12",
-                    "--no-checkpoint",
-                    "--monitor",
-                    "0",
-                ],
-            );
-            error_vs_exact(&r)
-        })
-        .collect();
-    for pair in errors.windows(2) {
-        // h halves from one grid to the next (h = 1/16, 1/32, 1/64)
-        let order = (pair[0] / pair[1]).log2();
-        assert!(
-            (order - 2.0).abs() < 0.1,
-            "observed order {order:.3} from {errors:?}"
-        );
-    }
+    assert_second_order(&[], 0.1);
+    assert_second_order(&["--problem", "variable"], 0.1);
+    assert_second_order(&["--problem", "poisson27"], 0.1);
+    let cd = [
+        "--problem",
+        "convection-diffusion",
+        "--ksp",
+        "bicgstab",
+        "--pc",
+        "jacobi",
+    ];
+    assert_second_order(&cd, 0.15);
 }
 
 #[test]
@@ -484,6 +427,7 @@ fn bad_input_gets_one_clear_line() {
     );
     assert_refused(SOLVE, 1, &["--rtol", "2"], "--rtol");
     assert_refused(SOLVE, 1, &["--problem", "heat"], "unknown problem 'heat'");
+    assert_refused(SOLVE, 1, &["--threads", "2"], "one thread per rank");
     assert_refused(
         SOLVE,
         2,

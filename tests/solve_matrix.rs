@@ -175,90 +175,59 @@ fn assembly_sums_duplicates_keeps_empty_rows_and_sorts_columns() {
     }
 }
 
-#[test]
-fn cg_on_a_symmetric_file_matches_a_dense_solve_on_1_and_3_ranks() {
-    let dir = temp_dir();
-    let e = spd(12);
-    let n = 144;
-    let path = write_mtx(dir.path(), "spd.mtx", "symmetric", n, &e);
-    let want = dense(n, &e, true)
-        .solve(&dense(n, &e, true).dot(&x_star(n)))
-        .unwrap();
+/// Solves `path` with `ksp` and Jacobi on 1 and 3 ranks: each solution within `tol` of
+/// `want` (max norm), and both the same bits.
+fn assert_matches_dense(path: &Path, ksp: &str, want: &Array1<f64>, tol: f64) {
     let mut solutions = Vec::new();
     for ranks in [1, 3] {
         let out = temp_dir();
-        let (_, x) = solve_to_checkpoint(
-            ranks,
-            &[
-                "--matrix",
-                path.to_str().unwrap(),
-                "--ksp",
-                "cg",
-                "--pc",
-                "jacobi",
-                "--rtol",
-                "1e-12",
-            ],
-            out.path(),
-        );
+        let args = [
+            "--matrix",
+            path.to_str().unwrap(),
+            "--ksp",
+            ksp,
+            "--pc",
+            "jacobi",
+            "--rtol",
+            "1e-12",
+        ];
+        let (_, x) = solve_to_checkpoint(ranks, &args, out.path());
         let err = x
             .iter()
             .zip(want.iter())
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
         assert!(
-            err < 1e-10,
-            "CG on {ranks} ranks: max |x - x_dense| = {err:e}"
+            err < tol,
+            "{ksp} on {ranks} ranks: max |x - x_dense| = {err:e}"
         );
         solutions.push(common::bits(&x));
     }
     assert_eq!(
         solutions[0], solutions[1],
-        "1 and 3 ranks give different bits"
+        "{ksp}: 1 and 3 ranks give different bits"
     );
+}
+
+#[test]
+fn cg_on_a_symmetric_file_matches_a_dense_solve_on_1_and_3_ranks() {
+    let dir = temp_dir();
+    let (n, e) = (144, spd(12));
+    let path = write_mtx(dir.path(), "spd.mtx", "symmetric", n, &e);
+    let a = dense(n, &e, true);
+    let want = a.solve(&a.dot(&x_star(n))).unwrap();
+    assert_matches_dense(&path, "cg", &want, 1e-10);
 }
 
 #[test]
 fn gmres_and_bicgstab_on_a_nonsymmetric_file_match_a_dense_solve() {
     let dir = temp_dir();
-    let n = 150;
-    let e = nonsymmetric(n);
+    let (n, e) = (150, nonsymmetric(150));
     let path = write_mtx(dir.path(), "ns.mtx", "general", n, &e);
     let a = dense(n, &e, false);
     let want = a.solve(&a.dot(&x_star(n))).unwrap();
     for ksp in ["gmres", "bicgstab"] {
-        let mut solutions = Vec::new();
-        for ranks in [1, 3] {
-            let out = temp_dir();
-            let (_, x) = solve_to_checkpoint(
-                ranks,
-                &[
-                    "--matrix",
-                    path.to_str().unwrap(),
-                    "--ksp",
-                    ksp,
-                    "--pc",
-                    "jacobi",
-                    "--rtol",
-                    "1e-12",
-                ],
-                out.path(),
-            );
-            let err = x
-                .iter()
-                .zip(want.iter())
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f64::max);
-            assert!(
-                err < 1e-9,
-                "{ksp} on {ranks} ranks: max |x - x_dense| = {err:e}"
-            );
-            solutions.push(common::bits(&x));
-        }
-        assert_eq!(
-            solutions[0], solutions[1],
-            "{ksp}: 1 and 3 ranks give different bits"
-        );
+        assert_matches_dense(&path, ksp, &want, 1e-9);
     }
 }
 

@@ -29,6 +29,14 @@ fn g(t: f64) -> f64 {
     t * (1.0 - t) * t.exp()
 }
 
+/// `prod_b g(x_b)` with factor `a` replaced by `factor(x_a)` (a derivative of `g`).
+fn product_with(x: &[f64], a: usize, factor: fn(f64) -> f64) -> f64 {
+    x.iter()
+        .enumerate()
+        .map(|(b, &xb)| if b == a { factor(xb) } else { g(xb) })
+        .product()
+}
+
 fn g1(t: f64) -> f64 {
     (1.0 - t - t * t) * t.exp()
 }
@@ -114,12 +122,7 @@ impl Poisson {
             .collect();
         self.fill(owned, |x| {
             // the product g(x_0) ... g(x_d) with factor a replaced by g'' (or g')
-            let with = |a: usize, factor: fn(f64) -> f64| -> f64 {
-                x.iter()
-                    .enumerate()
-                    .map(|(b, &xb)| if b == a { factor(xb) } else { g(xb) })
-                    .product()
-            };
+            let with = |a: usize, factor: fn(f64) -> f64| product_with(x, a, factor);
             let mut f = 0.0;
             for (a, &va) in v.iter().enumerate() {
                 f -= with(a, g2);
@@ -143,12 +146,7 @@ impl Poisson {
                 full[a] = x[i];
             }
             let (k, dk) = (coefficient(full), coefficient_gradient(full));
-            let with = |a: usize, factor: fn(f64) -> f64| -> f64 {
-                x.iter()
-                    .enumerate()
-                    .map(|(b, &xb)| if b == a { factor(xb) } else { g(xb) })
-                    .product()
-            };
+            let with = |a: usize, factor: fn(f64) -> f64| product_with(x, a, factor);
             let mut f = 0.0;
             for (i, &a) in axes.iter().enumerate() {
                 f -= k * with(i, g2) + dk[a] * with(i, g1);
