@@ -216,18 +216,9 @@ fn batch_scripts_run_stop_before_the_limit_and_resume_on_a_real_slurm() {
     let mut a = solve_args.to_vec();
     a.extend_from_slice(&["--out", direct.path().to_str().unwrap()]);
     run_ok(SOLVE, 1, &a);
-    let newest = |dir: &std::path::Path| {
-        let mut f: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "h5"))
-            .collect();
-        f.sort();
-        f.pop().expect("a checkpoint")
-    };
     assert_same_fields(
-        &newest(direct.path()),
-        &newest(&solve_out),
+        &newest_checkpoint(direct.path()),
+        &newest_checkpoint(&solve_out),
         &["vectors/x", "vectors/r", "solver/residual_norm"],
         "solve: sbatch on 2 tasks vs mpirun on 1",
     );

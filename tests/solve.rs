@@ -4,21 +4,8 @@
 //! on another rank count; bad input.
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
-
-/// The newest checkpoint in `dir` (a solve's final state is at its last iteration).
-fn final_checkpoint(dir: &Path) -> PathBuf {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "h5"))
-        .collect();
-    files.sort();
-    files
-        .pop()
-        .unwrap_or_else(|| panic!("no checkpoint in {}", dir.display()))
-}
 
 /// The residual history printed by `solve --monitor 1`: `(iteration, ||r||)`.
 fn history(run: &Run) -> Vec<f64> {
@@ -90,7 +77,7 @@ fn assert_solves_identical(args: &[&str], vectors: &[&str], cases: &[(usize, &[&
         let r = run_ok(SOLVE, *n, &a);
         assert!(r.stdout.contains("Solution validates"), "{}", r.stdout);
         let its = iterations(&r);
-        let path = final_checkpoint(dir.path());
+        let path = newest_checkpoint(dir.path());
         let what = format!("solve {a:?} on {n} ranks");
         match &first {
             None => first = Some((what, path, its)),
@@ -254,7 +241,7 @@ fn gmres_restarted_mid_cycle_on_another_rank_count_continues_bitwise() {
         Some(1),
         "the 17-iteration run ends at its limit"
     );
-    let ck = final_checkpoint(parts.path());
+    let ck = newest_checkpoint(parts.path());
     let mut a = args.to_vec();
     a.extend_from_slice(&[
         "--out",
@@ -264,8 +251,8 @@ fn gmres_restarted_mid_cycle_on_another_rank_count_continues_bitwise() {
     ]);
     run_ok(SOLVE, 3, &a);
     assert_same_fields(
-        &final_checkpoint(whole.path()),
-        &final_checkpoint(parts.path()),
+        &newest_checkpoint(whole.path()),
+        &newest_checkpoint(parts.path()),
         &["vectors/x", "solver/residual_norm", "solver/scalars"],
         "GMRES resumed at 17 on 3 ranks vs uninterrupted on 2",
     );
@@ -371,7 +358,7 @@ fn a_solve_stopped_by_a_signal_resumes_bitwise_on_another_rank_count() {
     signal("-TERM", &ranks[0]);
     let r = wait_with_limit(child, Duration::from_secs(120), "solve stopped by SIGTERM");
     assert_eq!(r.status, Some(75), "{}\n{}", r.stdout, r.stderr);
-    let stopped = final_checkpoint(dir.path());
+    let stopped = newest_checkpoint(dir.path());
     a.extend_from_slice(&["--restart", "auto"]);
     let resumed = run_ok(SOLVE, 3, &a);
     assert!(
@@ -380,7 +367,7 @@ fn a_solve_stopped_by_a_signal_resumes_bitwise_on_another_rank_count() {
         resumed.stdout
     );
     assert!(
-        final_checkpoint(dir.path()) != stopped,
+        newest_checkpoint(dir.path()) != stopped,
         "the resumed solve wrote no final state"
     );
     let whole = temp_dir();
@@ -397,8 +384,8 @@ fn a_solve_stopped_by_a_signal_resumes_bitwise_on_another_rank_count() {
     let uninterrupted = run_ok(SOLVE, 2, &b);
     assert_eq!(iterations(&resumed), iterations(&uninterrupted));
     assert_same_fields(
-        &final_checkpoint(whole.path()),
-        &final_checkpoint(dir.path()),
+        &newest_checkpoint(whole.path()),
+        &newest_checkpoint(dir.path()),
         &[
             "vectors/x",
             "vectors/r",
@@ -485,7 +472,7 @@ fn render_plots_the_residual_history_of_a_solve() {
             dir.path().to_str().unwrap(),
         ],
     );
-    let ck = final_checkpoint(dir.path());
+    let ck = newest_checkpoint(dir.path());
     let png = dir.path().join("history.png");
     let out = std::process::Command::new(RENDER)
         .arg(&ck)

@@ -90,7 +90,7 @@ fn solve_to_checkpoint(n: usize, args: &[&str], dir: &Path) -> (Run, Vec<f64>) {
     a.extend_from_slice(args);
     let r = run_ok(SOLVE, n, &a);
     assert!(r.stdout.contains("Solution validates"), "{}", r.stdout);
-    let ck = newest(dir);
+    let ck = newest_checkpoint(dir);
     let (_, x) = read_dataset(&ck, "vectors/x");
     (r, x)
 }
@@ -102,16 +102,6 @@ fn read_dataset(path: &Path, name: &str) -> (Vec<usize>, Vec<f64>) {
         .dataset(name)
         .unwrap_or_else(|e| panic!("{name} in {}: {e}", path.display()));
     (ds.shape(), ds.read_raw::<f64>().expect("read"))
-}
-
-fn newest(dir: &Path) -> PathBuf {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "h5"))
-        .collect();
-    files.sort();
-    files.pop().expect("a checkpoint")
 }
 
 #[test]
@@ -151,7 +141,7 @@ fn assembly_sums_duplicates_keeps_empty_rows_and_sorts_columns() {
             run.stdout,
             run.stderr
         );
-        let ck = newest(out.path());
+        let ck = newest_checkpoint(out.path());
         let (_, got_b) = read_dataset(&ck, "vectors/b");
         let (_, got_r) = read_dataset(&ck, "vectors/r");
         for (k, (g, w)) in got_b.iter().zip(b.iter()).enumerate() {

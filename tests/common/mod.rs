@@ -229,6 +229,20 @@ pub fn read_field(path: &Path, name: &str) -> (Vec<usize>, Vec<f64>) {
     (ds.shape(), ds.read_raw::<f64>().expect("read"))
 }
 
+/// The newest checkpoint in `dir` (by file name, which carries the step): a solve's final
+/// state is at the iteration it stopped at.
+pub fn newest_checkpoint(dir: &Path) -> PathBuf {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "h5"))
+        .collect();
+    files.sort();
+    files
+        .pop()
+        .unwrap_or_else(|| panic!("no checkpoint in {}", dir.display()))
+}
+
 /// Bit patterns of a field, for bitwise comparisons.
 pub fn bits(values: &[f64]) -> Vec<u64> {
     values.iter().map(|v| v.to_bits()).collect()
