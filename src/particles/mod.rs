@@ -11,13 +11,15 @@
 //! - [`force`]: the pair loop; [`integrate`]: velocity Verlet, Langevin, keyed random
 //!   numbers;
 //! - [`lattice`], [`data_file`]: initial configurations (lattices, LAMMPS data files);
-//! - [`ghosts`]: ghost atoms by staged exchange; [`md`]: the stepper.
+//! - [`ghosts`]: ghost atoms by staged exchange; [`md`]: the stepper;
+//! - [`gravity`]: the direct-sum gravity pair loop (tiles of global ids), for n-body.
 
 pub mod cells;
 pub mod data_file;
 pub mod domain;
 pub mod force;
 pub mod ghosts;
+pub mod gravity;
 pub mod integrate;
 pub mod lattice;
 pub mod md;
