@@ -94,12 +94,11 @@ fn run(parallel: &Parallel) -> Result<()> {
     let setup = Setup {
         parallel,
         op: problem.op.as_ref(),
-        grid: problem.grid.as_ref(),
         options: precond::Options {
             mg_gather_max: cli.mg_gather,
         },
     };
-    let pc = parallel.agree(precond::build(&cli.pc, &setup))?;
+    let pc = precond::build(&cli.pc, &setup)?;
     let method = parallel.agree(krylov::method(&cli.ksp))?;
     if root {
         println!(

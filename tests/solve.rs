@@ -110,6 +110,26 @@ fn cg_jacobi_iterates_are_bitwise_identical_on_1_2_3_4_and_8_ranks() {
 
 #[test]
 fn multigrid_cg_iterates_are_bitwise_identical_on_1_2_3_4_and_8_ranks() {
+    // the 15^3 level really is split over the ranks (not gathered) in these runs
+    let r = run_ok(
+        SOLVE,
+        8,
+        &[
+            "--size",
+            "31x31x31",
+            "--mg-gather",
+            "1000",
+            "--no-checkpoint",
+            "--monitor",
+            "0",
+        ],
+    );
+    assert!(
+        r.stdout
+            .contains("31x31x31 > 15x15x15 > 7x7x7 (whole on each rank)"),
+        "{}",
+        r.stdout
+    );
     // --mg-gather 1000: the 15^3 level stays split over the ranks, 7^3 is gathered
     assert_solves_identical(
         &[

@@ -365,7 +365,7 @@ fn bad_matrices_get_one_clear_line() {
         SOLVE,
         2,
         &["--matrix", &zero_diagonal, "--pc", "jacobi"],
-        "zero or non-finite diagonal",
+        "the diagonal entry of row 2 is 0",
     );
     assert_refused(SOLVE, 2, &["--matrix", &good], "mg needs a grid problem");
     assert_refused(

@@ -62,18 +62,20 @@ impl CsrMatrix {
         symmetric: bool,
     ) -> Result<CsrMatrix> {
         let (ranks, rank) = (comm.size(), comm.rank());
+        // agreed before the first collective, so no rank is left waiting in it
         let bad = entries
             .iter()
             .find(|e| e.0 >= n || e.1 >= n || !e.2.is_finite());
-        if let Some((i, j, v)) = bad {
-            return Err(Error::value(
-                "matrix",
-                format!(
+        if comm.any(bad.is_some()) {
+            let message = match bad {
+                Some((i, j, v)) => format!(
                     "entry ({}, {}) = {v} lies outside the {n}x{n} matrix or is not finite",
                     i + 1,
                     j + 1
                 ),
-            ));
+                None => "another rank holds an entry outside the matrix".to_string(),
+            };
+            return Err(Error::value("matrix", message));
         }
         // route to the owners of the rows, as (row, column, value bits)
         let mut outgoing = vec![Vec::new(); ranks];
@@ -191,50 +193,25 @@ impl CsrMatrix {
             exchange_time: Duration::ZERO,
         })
     }
+}
 
-    /// Stored entries on this rank.
-    pub fn local_entries(&self) -> usize {
-        self.values.len()
-    }
-
-    /// Ghost columns this rank receives.
-    pub fn ghost_count(&self) -> usize {
-        self.ghosts.len()
-    }
-
-    /// This rank's rows as `(row, [(column, value)])` in global indices (for tests and
-    /// block preconditioners).
-    pub fn local_rows(&self) -> impl Iterator<Item = Vec<(u64, f64)>> + '_ {
-        let lo = match self.layout.split() {
-            crate::linalg::vector::Split::Rows { start, .. } => *start,
-            _ => unreachable!("a CSR matrix has a row layout"),
-        };
-        let count = self.layout.local_len();
-        (0..count).map(move |r| {
-            (self.row_ptr[r]..self.row_ptr[r + 1])
-                .map(|k| {
-                    let c = self.cols[k] as usize;
-                    let global = if c < count {
-                        lo + c as u64
-                    } else {
-                        self.ghosts[c - count]
-                    };
-                    (global, self.values[k])
-                })
-                .collect()
-        })
-    }
-
-    fn rows_into(&self, rows: &[u32], y: &mut [f64]) {
-        let x = &self.extended;
-        for &r in rows {
-            let r = r as usize;
-            let mut sum = 0.0;
-            for k in self.row_ptr[r]..self.row_ptr[r + 1] {
-                sum += self.values[k] * x[self.cols[k] as usize];
-            }
-            y[r] = sum;
+/// `y[r] = sum_k values[k] x[cols[k]]` over row `r`'s entries in their (column) order, for
+/// each row in `rows`.
+fn multiply_rows(
+    row_ptr: &[usize],
+    cols: &[u32],
+    values: &[f64],
+    x: &[f64],
+    rows: &[u32],
+    y: &mut [f64],
+) {
+    for &r in rows {
+        let r = r as usize;
+        let mut sum = 0.0;
+        for k in row_ptr[r]..row_ptr[r + 1] {
+            sum += values[k] * x[cols[k] as usize];
         }
+        y[r] = sum;
     }
 }
 
@@ -255,15 +232,8 @@ impl LinearOperator for CsrMatrix {
         self.exchange_time += t.elapsed();
         self.extended[..count].copy_from_slice(x);
         // rows of owned columns only while the ghost values travel
-        let x_ext = &self.extended;
-        for &r in &self.inner_rows {
-            let r = r as usize;
-            let mut sum = 0.0;
-            for k in self.row_ptr[r]..self.row_ptr[r + 1] {
-                sum += self.values[k] * x_ext[self.cols[k] as usize];
-            }
-            y[r] = sum;
-        }
+        let (p, c, v) = (&self.row_ptr, &self.cols, &self.values);
+        multiply_rows(p, c, v, &self.extended, &self.inner_rows, y);
         let t = Instant::now();
         let done = pending.finish();
         let mut at = count;
@@ -273,9 +243,8 @@ impl LinearOperator for CsrMatrix {
             at += got.len();
         }
         self.exchange_time += t.elapsed();
-        let outer = std::mem::take(&mut self.outer_rows);
-        self.rows_into(&outer, y);
-        self.outer_rows = outer;
+        let (p, c, v) = (&self.row_ptr, &self.cols, &self.values);
+        multiply_rows(p, c, v, &self.extended, &self.outer_rows, y);
     }
 
     fn diagonal(&self) -> Option<Vec<f64>> {

@@ -267,7 +267,6 @@ impl Stepper for SolverJob {
             .map_err(|why| Error::checkpoint(checkpoint.path(), format!("solver state: {why}")))?;
         self.solve.rhs_norm = rhs_norm[0];
         self.solve.history = history;
-        self.solve.stop = None;
         let last = self.solve.residual();
         self.solve.stop = self.solve.judge(last);
         Ok(())

@@ -91,12 +91,12 @@ pub struct Multigrid {
 impl Multigrid {
     /// The registered constructor (`--pc mg`).
     pub fn build(setup: &Setup) -> Result<Box<dyn Preconditioner>> {
-        let grid = setup.grid.ok_or_else(|| {
-            Error::value(
+        let Some(fine) = setup.op.grid_stencil() else {
+            return Err(Error::value(
                 "pc",
                 "mg needs a grid problem (it coarsens the grid); use jacobi for matrices",
-            )
-        })?;
+            ));
+        };
         if !setup.op.is_symmetric() {
             return Err(Error::value(
                 "pc",
@@ -104,15 +104,10 @@ impl Multigrid {
                  jacobi (or none) with gmres or bicgstab",
             ));
         }
-        let kind = setup
-            .op
-            .grid_stencil()
-            .map(|s| s.kind().clone())
-            .ok_or_else(|| Error::value("pc", "mg needs a grid operator"))?;
         Ok(Box::new(Multigrid::new(
             setup.parallel,
-            grid,
-            kind,
+            fine.decomposition(),
+            fine.kind().clone(),
             DEGREE,
             setup.options.mg_gather_max,
         )?))
@@ -205,7 +200,8 @@ impl Multigrid {
         let (fine, coarse) = (&mut fine[l], &mut coarse[0]);
         if coarse.split.grid() == fine.split.grid() {
             // the whole copy of a level that is solved directly
-            gather(&self.comm, fine, coarse, |f| &f.r, |c| &mut c.b);
+            let all = self.comm.all_gather_varcount(&fine.r);
+            place_blocks(&fine.split, &all, &mut coarse.b);
             return;
         }
         fine.stencil.load(&fine.r);
@@ -486,18 +482,6 @@ fn place_blocks(split: &Decomposition, all: &[f64], whole: &mut [f64]) {
             }
         }
     }
-}
-
-/// Gathers a distributed level's vector into its whole copy on every rank.
-fn gather(
-    comm: &Comm,
-    fine: &Level,
-    coarse: &mut Level,
-    from: impl Fn(&Level) -> &Vec<f64>,
-    to: impl Fn(&mut Level) -> &mut Vec<f64>,
-) {
-    let all = comm.all_gather_varcount(from(fine));
-    place_blocks(&fine.split, &all, to(coarse));
 }
 
 /// A dense Cholesky factorisation `A = L L^T` of a small level's operator, for the exact

@@ -169,8 +169,6 @@ pub struct Problem {
     /// The solution the error is measured against (this rank's part), and what the error
     /// means.
     pub exact: Option<(Vec<f64>, &'static str)>,
-    /// The grid (grid problems), for multigrid.
-    pub grid: Option<Decomposition>,
     /// Grid spacing (for viewers; 1 for matrices).
     pub spacing: f64,
     /// `poisson on a 31x31x31 grid (29791 unknowns, h = 1/32)`.
@@ -255,7 +253,6 @@ pub fn grid_problem(
         op,
         b,
         exact: Some((poisson.exact(owned), "the discretisation error, O(h^2)")),
-        grid: Some(decomposition.clone()),
         spacing: h,
         title: format!(
             "{name} on a {} grid ({} unknowns, h = 1/{})",
@@ -329,7 +326,6 @@ pub fn matrix_problem(parallel: &Parallel, matrix: &Path, rhs: Option<&Path>) ->
         op,
         b,
         exact,
-        grid: None,
         spacing: 1.0,
         title: format!(
             "{} ({}x{}, {} entries{}, {})",

@@ -200,7 +200,8 @@ impl KrylovMethod for Gmres {
     fn vector_names(&self, scalars: &[f64]) -> Vec<String> {
         let mut names = vec!["x".to_string(), "b".to_string()];
         if let [j, restart, ..] = scalars {
-            if *restart == 0.0 {
+            // a damaged count is caught by restore; it must not ask for a billion vectors
+            if *restart == 0.0 && (0.0..=RESTART as f64).contains(j) {
                 names.extend((0..=*j as usize).map(|k| format!("v{k}")));
             }
         }

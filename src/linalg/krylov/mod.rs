@@ -277,13 +277,4 @@ impl Solve {
         }
         self.stop.clone()
     }
-
-    /// Iterates until the solve stops. Collective.
-    pub fn run(&mut self, ctx: &mut Context) -> Stop {
-        loop {
-            if let Some(stop) = self.step(ctx) {
-                return stop;
-            }
-        }
-    }
 }

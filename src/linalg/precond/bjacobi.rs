@@ -20,9 +20,9 @@ pub struct BlockJacobi {
 }
 
 impl BlockJacobi {
-    /// ILU(0) of the operator's block on this rank. Collective (errors are agreed).
+    /// ILU(0) of the operator's block on this rank (the registry agrees on errors).
     pub fn build(setup: &Setup) -> Result<Box<dyn Preconditioner>> {
-        let local = match setup.op.local_block() {
+        let (lu, diagonal) = match setup.op.local_block() {
             None => Err(Error::value("pc", "bjacobi: the operator does not provide its blocks")),
             Some(block) => factor(block).map_err(|row| {
                 Error::value(
@@ -34,8 +34,7 @@ impl BlockJacobi {
                     ),
                 )
             }),
-        };
-        let (lu, diagonal) = setup.parallel.agree(local)?;
+        }?;
         Ok(Box::new(BlockJacobi { lu, diagonal }))
     }
 }

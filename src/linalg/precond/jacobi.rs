@@ -3,6 +3,7 @@
 use super::Setup;
 use crate::error::{Error, Result};
 use crate::linalg::operator::Preconditioner;
+use crate::linalg::vector::Split;
 
 pub struct Jacobi {
     inverse_diagonal: Vec<f64>,
@@ -10,31 +11,36 @@ pub struct Jacobi {
 
 impl Jacobi {
     /// From the operator's diagonal; an error if it has none or a zero (or non-finite)
-    /// entry, named by its global position where known. Collective.
+    /// entry, named by its global position. This rank's rows only (the registry agrees
+    /// on errors over the ranks).
     pub fn build(setup: &Setup) -> Result<Box<dyn Preconditioner>> {
-        let layout = setup.op.layout();
-        let local = match setup.op.diagonal() {
-            Some(d) => d.iter().position(|a| *a == 0.0 || !a.is_finite()),
-            None => Some(usize::MAX),
+        let Some(diagonal) = setup.op.diagonal() else {
+            return Err(Error::value(
+                "pc",
+                "jacobi: the operator does not provide its diagonal",
+            ));
         };
-        // agree on the first bad row over all ranks
-        let bad = local.map_or(u64::MAX, |i| i as u64);
-        let first = layout.comm().min(bad);
-        if first != u64::MAX {
-            let why = if setup.op.diagonal().is_none() {
-                "the operator does not provide its diagonal".to_string()
-            } else {
-                "the matrix has a zero or non-finite diagonal entry".to_string()
+        if let Some(i) = diagonal.iter().position(|a| *a == 0.0 || !a.is_finite()) {
+            let layout = setup.op.layout();
+            let at = match (layout.split(), layout.owned_box()) {
+                (Split::Rows { start, .. }, _) => format!("row {}", start + i as u64 + 1),
+                (Split::Grid(_), Some(b)) => {
+                    let (n1, n2) = (b.size[1], b.size[2]);
+                    let p = [
+                        b.lo[0] + i / (n1 * n2),
+                        b.lo[1] + i / n2 % n1,
+                        b.lo[2] + i % n2,
+                    ];
+                    format!("grid point {p:?}")
+                }
+                (Split::Grid(_), None) => unreachable!("a grid layout has a block"),
             };
-            return Err(Error::value("pc", format!("jacobi: {why}")));
+            return Err(Error::value(
+                "pc",
+                format!("jacobi: the diagonal entry of {at} is {}", diagonal[i]),
+            ));
         }
-        let inverse_diagonal = setup
-            .op
-            .diagonal()
-            .expect("checked above")
-            .iter()
-            .map(|a| 1.0 / a)
-            .collect();
+        let inverse_diagonal = diagonal.iter().map(|a| 1.0 / a).collect();
         Ok(Box::new(Jacobi { inverse_diagonal }))
     }
 }

@@ -1,13 +1,14 @@
 //! Preconditioners, each one file behind [`Preconditioner`] plus one line in
 //! [`PRECONDITIONERS`], so `solve --pc NAME` finds it. A preconditioner is set up from
-//! what [`Setup`] offers: the operator (its diagonal, its layout) and, for grid problems,
-//! the grid decomposition (multigrid builds its own coarse grids from it).
+//! what [`Setup`] offers: the operator (its diagonal, its rank block, its layout, and for
+//! grid operators the stencil, from which multigrid builds its coarse grids). The files
+//! here work on one rank's rows and call no collective: [`build`] agrees on an error
+//! found on any rank, so every rank stops with it.
 
 pub mod bjacobi;
 pub mod jacobi;
 
 use crate::error::{Error, Result};
-use crate::grid::geometry::Decomposition;
 use crate::linalg::operator::{Identity, LinearOperator, Preconditioner};
 use crate::parallel::Parallel;
 
@@ -15,8 +16,6 @@ use crate::parallel::Parallel;
 pub struct Setup<'a> {
     pub parallel: &'a Parallel,
     pub op: &'a dyn LinearOperator,
-    /// The grid the operator lives on (grid problems only).
-    pub grid: Option<&'a Decomposition>,
     pub options: Options,
 }
 
@@ -58,8 +57,13 @@ pub const PRECONDITIONERS: &[(&str, &str, Build)] = &[
     ),
 ];
 
-/// The preconditioner called `name`, set up for `setup`, or an error naming the problem.
+/// The preconditioner called `name`, set up for `setup`, or an error naming the problem
+/// (the same on every rank). Collective.
 pub fn build(name: &str, setup: &Setup) -> Result<Box<dyn Preconditioner>> {
+    setup.parallel.agree(lookup(name, setup))
+}
+
+fn lookup(name: &str, setup: &Setup) -> Result<Box<dyn Preconditioner>> {
     let Some(entry) = PRECONDITIONERS.iter().find(|p| p.0 == name) else {
         let known: Vec<&str> = PRECONDITIONERS.iter().map(|p| p.0).collect();
         return Err(Error::value(
