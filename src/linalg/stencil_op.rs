@@ -380,15 +380,7 @@ fn compute_region(
 ) {
     let f = field;
     match coefficients {
-        Coefficients::Standard => compute_box(
-            f.as_slice(),
-            f.shape(),
-            f.ghost(),
-            f.interior(),
-            region,
-            convection,
-            y,
-        ),
+        Coefficients::Standard => compute_standard(f, region, convection, y),
         Coefficients::Compact(taps) => compute_taps(f, taps, region, y),
         Coefficients::Variable { edges, diagonal } => {
             compute_variable(f, edges, diagonal, region, y)
@@ -515,59 +507,43 @@ fn variable_diagonal(
     out
 }
 
-/// `y = A u` on the local box `region` of a block with local `shape`, `ghost` layers and
-/// owned cells `inside` (local indices); `y` holds the owned cells, row-major.
-fn compute_box(
-    u: &[f64],
-    shape: [usize; DIMS],
-    ghost: [usize; DIMS],
-    inside: IndexBox,
-    region: IndexBox,
-    convection: [f64; DIMS],
-    y: &mut [f64],
-) {
-    if region.is_empty() {
-        return;
-    }
+/// `y = A u` for the standard Laplacian (with convection if set) on the local box
+/// `region` of the loaded block `field`.
+fn compute_standard(field: &Field<f64>, region: IndexBox, convection: [f64; DIMS], y: &mut [f64]) {
+    let (u, shape, ghost) = (field.as_slice(), field.shape(), field.ghost());
     let (sj, si) = (shape[2], shape[1] * shape[2]);
-    let owned = inside.size;
     let (axis_i, axis_j) = (ghost[0] > 0, ghost[1] > 0);
     let diag = 2.0 * (1 + usize::from(axis_i) + usize::from(axis_j)) as f64;
-    let (k0, len) = (region.lo[2], region.size[2]);
-    for i in region.lo[0]..region.hi()[0] {
-        for j in region.lo[1]..region.hi()[1] {
-            let c = i * si + j * sj + k0;
-            let out = ((i - inside.lo[0]) * owned[1] + (j - inside.lo[1])) * owned[2]
-                + (k0 - inside.lo[2]);
-            let y = &mut y[out..out + len];
-            let row = |at: usize| &u[at..at + len];
-            let (centre, left, right) = (row(c), row(c - 1), row(c + 1));
-            if convection != [0.0; DIMS] {
-                let (im, ip, jm, jp) = (row(c - si), row(c + si), row(c - sj), row(c + sj));
-                let [ci, cj, ck] = convection;
-                for k in 0..len {
-                    y[k] = diag * centre[k] - im[k] - ip[k] - jm[k] - jp[k] - left[k] - right[k]
-                        + ci * (ip[k] - im[k])
-                        + cj * (jp[k] - jm[k])
-                        + ck * (right[k] - left[k]);
-                }
-            } else if axis_i {
-                let (im, ip, jm, jp) = (row(c - si), row(c + si), row(c - sj), row(c + sj));
-                for k in 0..len {
-                    y[k] = diag * centre[k] - im[k] - ip[k] - jm[k] - jp[k] - left[k] - right[k];
-                }
-            } else if axis_j {
-                let (jm, jp) = (row(c - sj), row(c + sj));
-                for k in 0..len {
-                    y[k] = diag * centre[k] - jm[k] - jp[k] - left[k] - right[k];
-                }
-            } else {
-                for k in 0..len {
-                    y[k] = diag * centre[k] - left[k] - right[k];
-                }
+    let len = region.size[2];
+    rows(field, region, |out, c, _| {
+        let y = &mut y[out..out + len];
+        let row = |at: usize| &u[at..at + len];
+        let (centre, left, right) = (row(c), row(c - 1), row(c + 1));
+        if convection != [0.0; DIMS] {
+            let (im, ip, jm, jp) = (row(c - si), row(c + si), row(c - sj), row(c + sj));
+            let [ci, cj, ck] = convection;
+            for k in 0..len {
+                y[k] = diag * centre[k] - im[k] - ip[k] - jm[k] - jp[k] - left[k] - right[k]
+                    + ci * (ip[k] - im[k])
+                    + cj * (jp[k] - jm[k])
+                    + ck * (right[k] - left[k]);
+            }
+        } else if axis_i {
+            let (im, ip, jm, jp) = (row(c - si), row(c + si), row(c - sj), row(c + sj));
+            for k in 0..len {
+                y[k] = diag * centre[k] - im[k] - ip[k] - jm[k] - jp[k] - left[k] - right[k];
+            }
+        } else if axis_j {
+            let (jm, jp) = (row(c - sj), row(c + sj));
+            for k in 0..len {
+                y[k] = diag * centre[k] - jm[k] - jp[k] - left[k] - right[k];
+            }
+        } else {
+            for k in 0..len {
+                y[k] = diag * centre[k] - left[k] - right[k];
             }
         }
-    }
+    });
 }
 
 /// The grid operator as a solver sees it.
