@@ -12,7 +12,9 @@
 //!   numbers;
 //! - [`lattice`], [`data_file`]: initial configurations (lattices, LAMMPS data files);
 //! - [`ghosts`]: ghost atoms by staged exchange; [`md`]: the stepper;
-//! - [`gravity`]: the direct-sum gravity pair loop (tiles of global ids), for n-body.
+//! - [`gravity`]: the direct-sum gravity pair loop (tiles of global ids), [`tile_tree`]:
+//!   order-independent sums of the tiles, [`models`]: Plummer and other initial
+//!   conditions, [`nbody`]: the n-body stepper (the ring of ranks).
 
 pub mod cells;
 pub mod data_file;
@@ -23,5 +25,8 @@ pub mod gravity;
 pub mod integrate;
 pub mod lattice;
 pub mod md;
+pub mod models;
+pub mod nbody;
 pub mod potentials;
 pub mod store;
+pub mod tile_tree;
