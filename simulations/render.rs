@@ -11,7 +11,9 @@
 //!
 //! * Particle checkpoints (`md`): the atoms in a slab through the middle of the box
 //!   (`--slab WIDTH`, 0 for all of them), seen along `--view` (default z), each a disk
-//!   of diameter `--diameter` coloured by its speed.
+//!   of diameter `--diameter` coloured by its speed. `nbody` checkpoints: every body
+//!   (a projection) of the region the file names (the centre of mass +- 2 r90), disks
+//!   of 1/250 of its width unless `--slab` and `--diameter` say otherwise.
 //!
 //! The file is opened serially (MPI is never initialised). Every error is
 //! reported as a single `render: error: ...` line on stderr with exit code 2.
@@ -47,12 +49,14 @@ struct Cli {
     /// Particles: the axis the picture looks along (0, 1, 2 = x, y, z).
     #[arg(long, value_name = "AXIS", default_value_t = 2)]
     view: usize,
-    /// Particles: thickness of the slab drawn, centred in the box (0: every particle).
-    #[arg(long, value_name = "WIDTH", default_value_t = 1.0)]
-    slab: f64,
-    /// Particles: diameter of each disk, in length units.
-    #[arg(long, value_name = "D", default_value_t = 1.0)]
-    diameter: f64,
+    /// Particles: thickness of the slab drawn, centred in the box (0: every particle)
+    /// [default: 1; nbody: 0].
+    #[arg(long, value_name = "WIDTH")]
+    slab: Option<f64>,
+    /// Particles: diameter of each disk, in length units [default: 1; nbody: 1/250 of
+    /// the picture's width].
+    #[arg(long, value_name = "D")]
+    diameter: Option<f64>,
 }
 
 fn parse_slice(s: &str) -> Result<(usize, usize), String> {
@@ -332,10 +336,8 @@ fn render_particles(cli: &Cli, file: &hdf5::File) -> Result<String, String> {
     if cli.view > 2 {
         return Err(format!("--view {} is not an axis (0, 1, 2)", cli.view));
     }
-    let usable = cli.slab >= 0.0 && cli.slab.is_finite() && cli.diameter > 0.0;
-    if !(usable && cli.diameter.is_finite()) {
-        return Err("--slab must be 0 or more and --diameter positive".into());
-    }
+    let meta = read_meta(file);
+    let bodies = meta.simulation.as_deref() == Some("nbody");
     let pos = particle_vectors(file, "position", None)?;
     let n = pos.len() / 3;
     let vel = particle_vectors(file, "velocity", Some(n))?;
@@ -357,6 +359,17 @@ fn render_particles(cli: &Cli, file: &hdf5::File) -> Result<String, String> {
     if !(right > 0.0 && below > 0.0) {
         return Err("the box in the file has no extent".into());
     }
+    let slab = cli.slab.unwrap_or(if bodies { 0.0 } else { 1.0 });
+    let diameter = cli.diameter.unwrap_or(if bodies {
+        right.max(below) / 250.0
+    } else {
+        1.0
+    });
+    let usable = slab >= 0.0 && slab.is_finite() && diameter > 0.0;
+    if !(usable && diameter.is_finite()) {
+        return Err("--slab must be 0 or more and --diameter positive".into());
+    }
+    let what = if bodies { "bodies" } else { "atoms" };
     let scale = PARTICLE_PIXELS as f64 / right.max(below);
     let (w, h) = (
         ((right * scale).round() as usize).max(1),
@@ -365,11 +378,11 @@ fn render_particles(cli: &Cli, file: &hdf5::File) -> Result<String, String> {
     let centre = 0.5 * (lo[view] + hi[view]);
     let mut speed = Array2::from_elem((h, w), f64::NAN);
     let mut depth = Array2::from_elem((h, w), f64::NEG_INFINITY);
-    let radius = 0.5 * cli.diameter * scale;
+    let radius = 0.5 * diameter * scale;
     let mut drawn = 0usize;
     for i in 0..n {
         let p = &pos[3 * i..3 * i + 3];
-        if cli.slab > 0.0 && (p[view] - centre).abs() > 0.5 * cli.slab {
+        if slab > 0.0 && (p[view] - centre).abs() > 0.5 * slab {
             continue;
         }
         drawn += 1;
@@ -399,20 +412,19 @@ fn render_particles(cli: &Cli, file: &hdf5::File) -> Result<String, String> {
             }
         }
     }
-    let meta = read_meta(file);
     let mut title: Vec<String> = meta.simulation.iter().cloned().collect();
     title.push("speed".into());
     title.extend(meta.step.map(|s| format!("step {s}")));
     title.extend(meta.time.map(|t| format!("t = {}", format_sci(t))));
-    let slab = if cli.slab > 0.0 {
+    let slab = if slab > 0.0 {
         format!(
-            "{drawn} of {n} atoms with {} in {}..{}",
+            "{drawn} of {n} {what} with {} in {}..{}",
             AXIS_NAMES[view],
-            format_label(centre - 0.5 * cli.slab),
-            format_label(centre + 0.5 * cli.slab)
+            format_label(centre - 0.5 * slab),
+            format_label(centre + 0.5 * slab)
         )
     } else {
-        format!("all {n} atoms")
+        format!("all {n} {what}")
     };
     let labels = Labels {
         title: title.join("  "),
@@ -435,7 +447,7 @@ fn render_particles(cli: &Cli, file: &hdf5::File) -> Result<String, String> {
     rendered.image.write_png(&out).map_err(|e| e.to_string())?;
     let (img, st) = (&rendered.image, &rendered.stats);
     Ok(format!(
-        "wrote {} ({}x{} px, speed of {drawn} atoms, {} .. {})",
+        "wrote {} ({}x{} px, speed of {drawn} {what}, {} .. {})",
         out.display(),
         img.width,
         img.height,

@@ -17,6 +17,7 @@ pub const ALLEN_CAHN: &str = env!("CARGO_BIN_EXE_allen-cahn");
 pub const RUNTIME_CHECK: &str = env!("CARGO_BIN_EXE_runtime-check");
 pub const MD: &str = env!("CARGO_BIN_EXE_md");
 pub const SOLVE: &str = env!("CARGO_BIN_EXE_solve");
+pub const NBODY: &str = env!("CARGO_BIN_EXE_nbody");
 
 /// The outcome of one launch.
 pub struct Run {
