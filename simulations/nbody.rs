@@ -55,9 +55,10 @@ struct Cli {
     /// or auto (newton where the processor has AVX-512F).
     #[arg(long, default_value = "auto")]
     inverse_sqrt: String,
-    /// How each body's contributions are added: tree (a fixed tree over tiles of body
-    /// ids: the same bits on any rank count) or arrival (blocks in the order the ring
-    /// brings them: faster, depends on the rank count).
+    /// How each body's contributions are added: tree (the sums of tiles of 64 body ids
+    /// combined by a tree fixed by the ids: the same bits on any rank count) or arrival
+    /// (the tile sums in the order the ring brings them: no tree, depends on the rank
+    /// count; for comparison).
     #[arg(long, default_value = "tree")]
     summation: String,
     /// Diagnostics every N steps (0: the first and last step only).

@@ -15,8 +15,8 @@
 //! are combined by a tree fixed by the tile indices ([`TileTree`]), whatever order the
 //! ring brings them in. A body's acceleration is therefore the same bits on any rank
 //! count, thread count (threads take groups of targets) and after a restart. With
-//! `--summation arrival` each block is summed in one pass and the blocks in arrival order
-//! instead: the fastest order, not reproducible across rank counts (for comparison).
+//! `--summation arrival` the tile sums are added in the order they arrive instead: the same work without the
+//! tree, not reproducible across rank counts (for the cost of reproducibility).
 //!
 //! **Integrator.** Leapfrog kick-drift-kick with a fixed step:
 //! `v += dt/2 a; x += dt v; a = a(x); v += dt/2 a`, each body's own arithmetic.
@@ -49,8 +49,7 @@ const RING_TAG: i32 = 41;
 pub enum Summation {
     /// The fixed tree over tile indices: the same bits on any rank and thread count.
     Tree,
-    /// Each arriving block in one pass, blocks in arrival order: fastest, depends on the
-    /// rank count.
+    /// Tile sums added in the order they arrive: no tree, depends on the rank count.
     Arrival,
 }
 
@@ -559,10 +558,19 @@ fn visit(
             Summation::Arrival => {
                 let _ = tree;
                 let mut sums = TileSums::default();
-                gravity::tile_sums(targets, sources(0, len), eps2, opts.inverse_sqrt, &mut sums);
-                if run.ax.is_empty() {
-                    *run = sums;
-                } else {
+                for start in (0..len).step_by(TILE) {
+                    let end = (start + TILE).min(len);
+                    gravity::tile_sums(
+                        targets,
+                        sources(start, end),
+                        eps2,
+                        opts.inverse_sqrt,
+                        &mut sums,
+                    );
+                    if run.ax.is_empty() {
+                        std::mem::swap(run, &mut sums);
+                        continue;
+                    }
                     for (r, s) in [
                         (&mut run.ax, &sums.ax),
                         (&mut run.ay, &sums.ay),
