@@ -142,7 +142,9 @@ for k, c in enumerate(codes):
 ax.set_xticks(range(len(cases)), labels)
 ax.set_ylabel("G interactions / s")
 ax.set_title(f"Direct-sum gravity, medians of {reps}")
-ax.legend(fontsize=8)
+top = max(med(c, n, p) for c in codes for n, p in cases) / 1e9
+ax.set_ylim(0, 1.35 * top)
+ax.legend(fontsize=8, loc="upper left", ncol=2)
 fig.tight_layout()
 fig.savefig(chart, dpi=110)
 print(f"chart: {chart}")

@@ -5,7 +5,9 @@
 # system, 1000 steps, NVE), which checks its energy and momentum, and a picture of a slab
 # of its atoms coloured by speed; then a linear solve on 2 ranks (the 3D Poisson problem,
 # 127^3 unknowns, multigrid-preconditioned CG to rtol 1e-10), checked against its
-# manufactured solution, and a plot of its residual history.
+# manufactured solution, and a plot of its residual history; then a gravitational n-body
+# run on 2 ranks (a Plummer sphere of 16,384 bodies, 200 steps), which checks energy,
+# momentum and angular momentum, and a picture of its bodies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -22,4 +24,7 @@ echo
 mpirun -n 2 target/release/solve --size 127x127x127 --ksp cg --pc mg --rtol 1e-10 --out "$out/solve"
 solved=$(ls "$out"/solve/solve_*.h5 | tail -1)
 target/release/render "$solved" --out "$out/solve-residual.png"
-echo "pictures: $out/heat_00002000.png $out/md_00001000.png $out/solve-residual.png"
+echo
+mpirun -n 2 target/release/nbody --model plummer --bodies 16384 --steps 200 --diagnostics 50 --out "$out/nbody"
+target/release/render "$out/nbody/nbody_00000200.h5" --out "$out/nbody_00000200.png"
+echo "pictures: $out/heat_00002000.png $out/md_00001000.png $out/solve-residual.png $out/nbody_00000200.png"

@@ -159,6 +159,13 @@ fn run(parallel: &Parallel) -> Result<()> {
         println!(
             "  angular momentum change max |d sum m x*v| = {angular:.3e} (bound {angular_bound:.3e} = {CONSERVATION_BOUND:.0e} x sum m|x||v|)"
         );
+        let peak = nb.tree_peak();
+        if nb.options().summation == Summation::Tree {
+            println!(
+                "  memory of the order-independent sum on rank 0: at most {peak} tree nodes waited at once, {} bytes per body (the body itself: 88)",
+                peak * 4 * 8
+            );
+        }
         if virial_checked {
             println!(
                 "  virial ratio K/|W| at t = 0: {:.6} (Plummer: 1/2 within {virial_bound:.4})",

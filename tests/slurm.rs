@@ -223,6 +223,44 @@ fn batch_scripts_run_stop_before_the_limit_and_resume_on_a_real_slurm() {
         "solve: sbatch on 2 tasks vs mpirun on 1",
     );
 
+    // 1d. the nbody script on 2 tasks: the same bodies as mpirun on 1 rank
+    let (nbody_out, nbody_log) = (tmp.path().join("nbody"), tmp.path().join("nbody.log"));
+    let nbody_args = [
+        "--bodies",
+        "1000",
+        "--steps",
+        "20",
+        "--checkpoint-every",
+        "0",
+    ];
+    let mut a = vec!["--ntasks=2", "scripts/slurm/nbody.sbatch"];
+    a.extend_from_slice(&nbody_args);
+    let job = slurm
+        .submit(&a, &nbody_out, &nbody_log)
+        .expect("sbatch nbody");
+    let (state, exit) = slurm.wait(&job, Duration::from_secs(60));
+    assert_eq!(
+        (state.as_str(), exit.as_str()),
+        ("COMPLETED", "0:0"),
+        "{}",
+        read(&nbody_log)
+    );
+    assert!(
+        read(&nbody_log).contains("Solution validates"),
+        "{}",
+        read(&nbody_log)
+    );
+    let direct = temp_dir();
+    let mut a = nbody_args.to_vec();
+    a.extend_from_slice(&["--out", direct.path().to_str().unwrap()]);
+    run_ok(NBODY, 1, &a);
+    assert_same_fields(
+        &checkpoint_of(direct.path(), "nbody", 20),
+        &checkpoint_of(&nbody_out, "nbody", 20),
+        &["particles/position", "particles/velocity"],
+        "nbody: sbatch on 2 tasks vs mpirun on 1",
+    );
+
     // 5. more tasks than the node has CPUs: refused at submission, not left pending
     let why = slurm
         .submit(&["--ntasks=64", script], &out, &log)

@@ -258,6 +258,12 @@ impl Nbody {
         &self.opts
     }
 
+    /// The most tree nodes that waited for a sibling at once in any group of targets
+    /// (each node holds 4 values per target): the tree's memory.
+    pub fn tree_peak(&self) -> usize {
+        self.trees.iter().map(|t| t.peak_waiting).max().unwrap_or(0)
+    }
+
     /// The diagnostics at step 0 of the simulation (also after a restart).
     pub fn initial(&self) -> Option<Diagnostics> {
         self.initial
