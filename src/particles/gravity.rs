@@ -106,6 +106,21 @@ pub struct TileSums {
 }
 
 impl TileSums {
+    /// `self += other`, component by component (`self` the left operand: the order is
+    /// fixed, so the bits are).
+    pub fn add(&mut self, other: &TileSums) {
+        for (l, r) in [
+            (&mut self.ax, &other.ax),
+            (&mut self.ay, &other.ay),
+            (&mut self.az, &other.az),
+            (&mut self.phi, &other.phi),
+        ] {
+            for (a, b) in l.iter_mut().zip(r) {
+                *a += *b;
+            }
+        }
+    }
+
     pub fn resize(&mut self, n: usize) {
         for v in [&mut self.ax, &mut self.ay, &mut self.az, &mut self.phi] {
             v.clear();

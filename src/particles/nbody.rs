@@ -546,45 +546,21 @@ fn visit(
             m: &sm[a..b],
             first_id: first + a as u64,
         };
-        match opts.summation {
-            Summation::Tree => {
-                for start in (0..len).step_by(TILE) {
-                    let end = (start + TILE).min(len);
-                    let mut sums = tree.buffer();
-                    gravity::tile_sums(
-                        targets,
-                        sources(start, end),
-                        eps2,
-                        opts.inverse_sqrt,
-                        &mut sums,
-                    );
-                    tree.add((first + start as u64) / TILE as u64, sums);
-                }
-            }
-            Summation::Arrival => {
-                let _ = tree;
-                let mut sums = TileSums::default();
-                for start in (0..len).step_by(TILE) {
-                    let end = (start + TILE).min(len);
-                    gravity::tile_sums(
-                        targets,
-                        sources(start, end),
-                        eps2,
-                        opts.inverse_sqrt,
-                        &mut sums,
-                    );
-                    if run.ax.is_empty() {
-                        std::mem::swap(run, &mut sums);
-                        continue;
-                    }
-                    for (r, s) in [
-                        (&mut run.ax, &sums.ax),
-                        (&mut run.ay, &sums.ay),
-                        (&mut run.az, &sums.az),
-                        (&mut run.phi, &sums.phi),
-                    ] {
-                        r.iter_mut().zip(s).for_each(|(r, s)| *r += s);
-                    }
+        let mut scratch = TileSums::default();
+        for start in (0..len).step_by(TILE) {
+            let end = (start + TILE).min(len);
+            let mut sums = match opts.summation {
+                Summation::Tree => tree.buffer(),
+                Summation::Arrival => std::mem::take(&mut scratch),
+            };
+            let method = opts.inverse_sqrt;
+            gravity::tile_sums(targets, sources(start, end), eps2, method, &mut sums);
+            match opts.summation {
+                Summation::Tree => tree.add((first + start as u64) / TILE as u64, sums),
+                Summation::Arrival if run.ax.is_empty() => *run = sums,
+                Summation::Arrival => {
+                    run.add(&sums);
+                    scratch = sums;
                 }
             }
         }

@@ -96,7 +96,7 @@ impl TileTree {
             } else {
                 (other.sums, node.sums)
             };
-            add_into(&mut left, &right);
+            left.add(&right);
             self.spare.push(right);
             node = Node {
                 level: node.level + 1,
@@ -109,21 +109,6 @@ impl TileTree {
     /// The total over all tiles; `None` until every tile has been added.
     pub fn total(&self) -> Option<&TileSums> {
         self.root.as_ref()
-    }
-}
-
-/// `left += right`, component by component (`left` holds the lower tiles: the order of
-/// the operands is fixed so the bits are).
-fn add_into(left: &mut TileSums, right: &TileSums) {
-    for (l, r) in [
-        (&mut left.ax, &right.ax),
-        (&mut left.ay, &right.ay),
-        (&mut left.az, &right.az),
-        (&mut left.phi, &right.phi),
-    ] {
-        for (a, b) in l.iter_mut().zip(r) {
-            *a += *b;
-        }
     }
 }
 
