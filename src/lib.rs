@@ -16,6 +16,9 @@
 //!   potentials (no MPI there).
 //! - [`cli`]: the flags every simulation binary shares. Binaries in `simulations/` sit on top.
 
+// links OpenBLAS for ndarray's matrix products (the `blas` feature)
+extern crate blas_src;
+
 pub mod cli;
 pub mod driver;
 pub mod error;

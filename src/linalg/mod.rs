@@ -10,6 +10,7 @@
 //! exception: its blocks are the ranks' rows (it says so).
 
 pub mod csr;
+pub mod dense;
 pub mod job;
 pub mod krylov;
 pub mod multigrid;

@@ -137,3 +137,14 @@ impl Comm {
         all
     }
 }
+
+impl Comm {
+    /// Copies `root`'s `data` into every rank's `data` (every rank passes the same length).
+    pub fn broadcast<T: Reducible>(&self, root: usize, data: &mut [T]) {
+        use mpi::collective::Root;
+        use mpi::topology::Communicator;
+        self.inner()
+            .process_at_rank(root as i32)
+            .broadcast_into(data);
+    }
+}

@@ -18,6 +18,7 @@ pub const RUNTIME_CHECK: &str = env!("CARGO_BIN_EXE_runtime-check");
 pub const MD: &str = env!("CARGO_BIN_EXE_md");
 pub const SOLVE: &str = env!("CARGO_BIN_EXE_solve");
 pub const NBODY: &str = env!("CARGO_BIN_EXE_nbody");
+pub const DENSE: &str = env!("CARGO_BIN_EXE_dense");
 
 /// The outcome of one launch.
 pub struct Run {
