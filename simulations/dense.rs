@@ -1,16 +1,22 @@
-//! `dense`: distributed dense linear algebra on a 2D process grid (issue "Linear algebra
-//! II", in progress: the SUMMA product; TSQR and least squares are next).
+//! `dense`: distributed dense linear algebra (issue "Linear algebra II", in progress):
+//! SUMMA products on a 2D process grid, tall-skinny QR and least squares on a row
+//! partition.
 //!
 //!     mpirun -n 2 target/release/dense gemm --size 4096 [--block 256] [--procs 2x1]
+//!     mpirun -n 2 target/release/dense tsqr --rows 4000000 --cols 32 [--method cholqr2]
+//!     mpirun -n 2 target/release/dense lstsq --input A.h5
 //!
 //! Each command checks its own result without a serial copy of it: for a product `C = A B`
 //! three random probe vectors `v` compare `C v` with `A (B v)` against a componentwise
 //! rounding-error bound.
 
 use clap::{Parser, Subcommand};
+use ndarray::{Array1, Array2};
+use ndarray_linalg::QR;
 use std::process::ExitCode;
 use std::time::Instant;
 use tessera::cli::{self, Extents};
+use tessera::linalg::dense;
 use tessera::linalg::dense::summa;
 use tessera::linalg::dense::{Cyclic, DistMatrix};
 use tessera::parallel::{self, Parallel, ProcessGrid2d};
@@ -49,6 +55,30 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         repeat: usize,
     },
+    /// QR of a tall-skinny matrix (a formula of its indices) by TSQR or CholeskyQR2.
+    Tsqr {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        #[arg(long, default_value_t = 32)]
+        cols: usize,
+        /// tsqr (the tree of local Householder QRs) or cholqr2 (CholeskyQR2).
+        #[arg(long, default_value = "tsqr")]
+        method: String,
+        /// Also compare R with LAPACK's QR of the whole matrix on every rank (small sizes).
+        #[arg(long)]
+        check_dense: bool,
+    },
+    /// Least squares min ||A x - b|| by TSQR: A and b from an HDF5 file (datasets /A,
+    /// m x n, and /b, m, f64), or a generated system with a known solution.
+    Lstsq {
+        #[arg(long, value_name = "FILE.h5")]
+        input: Option<std::path::PathBuf>,
+        /// The generated system's rows and columns (without --input).
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        #[arg(long, default_value_t = 16)]
+        cols: usize,
+    },
 }
 
 extern "C" {
@@ -78,6 +108,13 @@ fn run(parallel: &Parallel) -> Result<()> {
             check_dense,
             repeat,
         } => gemm(parallel, size, shape, block, procs, check_dense, repeat),
+        Command::Tsqr {
+            rows,
+            cols,
+            method,
+            check_dense,
+        } => tsqr(parallel, rows, cols, &method, check_dense),
+        Command::Lstsq { input, rows, cols } => lstsq(parallel, input, rows, cols),
     }
 }
 
@@ -232,4 +269,303 @@ fn probe_check(
         }
     }
     parallel.max(worst)
+}
+
+/// The rows `first .. first + len` of the generated tall-skinny matrix: smooth columns
+/// of growing frequency plus a diagonal-ish term, full rank.
+fn entry_tall(i: usize, j: usize, m: usize) -> f64 {
+    let t = i as f64 / m as f64;
+    (std::f64::consts::PI * (j + 1) as f64 * t).cos()
+        + if i.is_multiple_of(j + 2) { 0.5 } else { 0.0 }
+}
+
+/// Frobenius norm of a matrix split by rows over `parallel`. Collective.
+fn norm_rows(parallel: &Parallel, a: &Array2<f64>) -> f64 {
+    parallel.sum(a.iter().map(|x| x * x).sum::<f64>()).sqrt()
+}
+
+fn tsqr(
+    parallel: &Parallel,
+    rows: usize,
+    cols: usize,
+    method: &str,
+    check_dense: bool,
+) -> Result<()> {
+    parallel.agree(match method {
+        "tsqr" | "cholqr2" => Ok(()),
+        other => Err(Error::arg(
+            "--method",
+            format!("unknown method '{other}' (known: tsqr, cholqr2)"),
+        )),
+    })?;
+    parallel.agree(if cols == 0 || rows < cols * parallel.size() {
+        Err(Error::arg(
+            "--rows",
+            format!(
+                "{rows} rows by {cols} columns on {} ranks: every rank needs at least as many rows as there are columns",
+                parallel.size()
+            ),
+        ))
+    } else {
+        Ok(())
+    })?;
+    let (first, len) = tessera::partition::split_axis(rows, parallel.size(), parallel.rank());
+    let a = Array2::from_shape_fn((len, cols), |(i, j)| entry_tall(first + i, j, rows));
+    if parallel.is_root() {
+        println!(
+            "tessera dense tsqr: A {rows}x{cols} by {method}, rows split over {} ranks",
+            parallel.size()
+        );
+    }
+    parallel.barrier();
+    let t = Instant::now();
+    let (q, r) = if method == "tsqr" {
+        let f = dense::tsqr::Tsqr::new(parallel, &a)?;
+        let q = f.explicit_q(parallel);
+        (q, f.r)
+    } else {
+        parallel.agree(dense::tsqr::cholesky_qr2(parallel, &a))?
+    };
+    parallel.barrier();
+    let seconds = t.elapsed().as_secs_f64();
+    // checks: ||A - QR|| / ||A|| and ||Q^T Q - I||
+    let residual = norm_rows(parallel, &(&a - &q.dot(&r))) / norm_rows(parallel, &a);
+    let gram = parallel.sum_each(
+        q.t()
+            .dot(&q)
+            .as_standard_layout()
+            .as_slice()
+            .expect("contiguous"),
+    );
+    let orth = gram
+        .iter()
+        .enumerate()
+        .map(|(k, g)| {
+            let want = if k / cols == k % cols { 1.0 } else { 0.0 };
+            (g - want).powi(2)
+        })
+        .sum::<f64>()
+        .sqrt();
+    // bounds: a backward-stable QR, c m n eps with c = 10 (generous for the tree and LAPACK)
+    let bound = 10.0 * cols as f64 * f64::EPSILON * (rows as f64).sqrt();
+    // Householder QR's flops 2 m n^2 - 2 n^3 / 3, and as much again to form Q
+    let flops =
+        2.0 * (2.0 * rows as f64 * (cols * cols) as f64 - 2.0 * (cols as f64).powi(3) / 3.0);
+    if parallel.is_root() {
+        println!(
+            "  time {seconds:.4} s (factor and explicit Q), {:.2} GFLOP/s at 4 m n^2 - 4/3 n^3",
+            flops / seconds / 1e9
+        );
+        println!("  check: ||A - QR|| / ||A|| = {residual:.3e}, ||Q^T Q - I|| = {orth:.3e} (bound {bound:.3e})");
+        println!(
+            "  R[0,0] = {:.15e}, R[n-1,n-1] = {:.15e}",
+            r[[0, 0]],
+            r[[cols - 1, cols - 1]]
+        );
+    }
+    let mut ok = residual <= bound && orth <= bound;
+    if check_dense {
+        // LAPACK's R of the whole matrix, rows normalised to a positive diagonal (QR is
+        // unique up to those signs)
+        let whole = Array2::from_shape_fn((rows, cols), |(i, j)| entry_tall(i, j, rows));
+        let (_, lapack) = whole
+            .qr()
+            .map_err(|e| Error::value("matrix", e.to_string()))?;
+        let signed = |r: &Array2<f64>| {
+            let mut r = r.clone();
+            for mut row in r.rows_mut() {
+                let k = row.iter().position(|x| *x != 0.0).unwrap_or(0);
+                if row[k] < 0.0 {
+                    row.mapv_inplace(|x| -x);
+                }
+            }
+            r
+        };
+        let diff = (&signed(&r) - &signed(&lapack))
+            .iter()
+            .fold(0.0f64, |m, d| m.max(d.abs()));
+        let scale = lapack.iter().fold(0.0f64, |m, d| m.max(d.abs()));
+        if parallel.is_root() {
+            println!(
+                "  dense check: max |R - R_LAPACK| (rows signed) = {:.3e} of max |R| {scale:.3e}",
+                diff
+            );
+        }
+        ok &= diff <= bound * scale;
+    }
+    if !ok {
+        return Err(Error::NotValidated(
+            "the factorisation fails its check (see above)".into(),
+        ));
+    }
+    if parallel.is_root() {
+        println!("  Solution validates");
+    }
+    Ok(())
+}
+
+/// `(m, n, this rank's rows of A, its entries of b)` of HDF5 file `path` (datasets /A, m x n,
+/// and /b, m, both f64), rows split evenly. Collective; errors name the file.
+fn read_system(
+    parallel: &Parallel,
+    path: &std::path::Path,
+) -> Result<(usize, usize, Array2<f64>, Array1<f64>)> {
+    use tessera::io::hdf5 as h5;
+    let bad = |m: String| Error::input(path, 0, m);
+    parallel.agree(
+        tessera::io::input::regular_file(path)
+            .map(|_| ())
+            .map_err(bad),
+    )?;
+    let file = parallel.agree(
+        h5::open_parallel(parallel, path, h5::Access::Read)
+            .map_err(|_| bad("not a readable HDF5 file".into())),
+    )?;
+    let found = (|| {
+        let open = |name: &str, dims: usize| {
+            let d = file
+                .dataset(name)
+                .map_err(|_| bad(format!("has no dataset /{name}")))?;
+            if !d.dtype().is_ok_and(|t| t.is::<f64>()) {
+                return Err(bad(format!("/{name} does not hold f64 values")));
+            }
+            if d.shape().len() != dims {
+                return Err(bad(format!(
+                    "/{name} has shape {:?}, not {dims}-dimensional",
+                    d.shape()
+                )));
+            }
+            Ok(d)
+        };
+        let (a, b) = (open("A", 2)?, open("b", 1)?);
+        let (m, n) = (a.shape()[0], a.shape()[1]);
+        if b.shape() != [m] {
+            return Err(bad(format!(
+                "/b has {} entries, /A has {m} rows",
+                b.shape()[0]
+            )));
+        }
+        if n == 0 || m < n * parallel.size() {
+            return Err(bad(format!(
+                "/A is {m}x{n}: on {} ranks every rank needs at least as many rows as there are columns",
+                parallel.size()
+            )));
+        }
+        Ok((a, b, m, n))
+    })();
+    let (da, db, m, n) = parallel.agree(found)?;
+    let (first, len) = tessera::partition::split_axis(m, parallel.size(), parallel.rank());
+    let mut a = vec![0.0f64; len * n];
+    let mut b = vec![0.0f64; len];
+    let read = h5::read_block(
+        &da,
+        &tessera::io::hdf5::Block::rows(m, first, len, n),
+        &mut a,
+    )
+    .and_then(|_| {
+        h5::read_block(
+            &db,
+            &tessera::io::hdf5::Block::rows(m, first, len, 0),
+            &mut b,
+        )
+    });
+    parallel.agree(read.map_err(|e| bad(format!("cannot be read ({e})"))))?;
+    let finite = a.iter().chain(&b).all(|x| x.is_finite());
+    parallel.agree(if finite {
+        Ok(())
+    } else {
+        Err(bad("holds a value that is not finite".into()))
+    })?;
+    Ok((
+        m,
+        n,
+        Array2::from_shape_vec((len, n), a).expect("len x n"),
+        Array1::from(b),
+    ))
+}
+
+fn lstsq(
+    parallel: &Parallel,
+    input: Option<std::path::PathBuf>,
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
+    let (m, n, a, b, exact) = match &input {
+        Some(path) => {
+            let (m, n, a, b) = read_system(parallel, path)?;
+            (m, n, a, b, None)
+        }
+        None => {
+            parallel.agree(if cols == 0 || rows < cols * parallel.size() {
+                Err(Error::arg(
+                    "--rows",
+                    format!(
+                        "{rows} rows by {cols} columns on {} ranks: every rank needs at least as many rows as there are columns",
+                        parallel.size()
+                    ),
+                ))
+            } else {
+                Ok(())
+            })?;
+            let (first, len) =
+                tessera::partition::split_axis(rows, parallel.size(), parallel.rank());
+            let a = Array2::from_shape_fn((len, cols), |(i, j)| entry_tall(first + i, j, rows));
+            let x: Array1<f64> = (0..cols).map(|j| 1.0 + j as f64 / cols as f64).collect();
+            let b = a.dot(&x);
+            (rows, cols, a, b, Some(x))
+        }
+    };
+    if parallel.is_root() {
+        let source = input
+            .as_ref()
+            .map_or("a generated consistent system".to_string(), |p| {
+                p.display().to_string()
+            });
+        println!(
+            "tessera dense lstsq: min ||A x - b||, A {m}x{n} from {source}, {} ranks",
+            parallel.size()
+        );
+    }
+    let t = Instant::now();
+    let x = parallel.agree(dense::tsqr::least_squares(parallel, &a, &b))?;
+    let seconds = t.elapsed().as_secs_f64();
+    // the normal equations' residual A^T (A x - b), relative to ||A|| (||A|| ||x|| + ||b||)
+    let r = a.dot(&x) - &b;
+    let g = parallel.sum_each(a.t().dot(&r).as_slice().expect("contiguous"));
+    let g = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let na = norm_rows(parallel, &a);
+    let nb = parallel.sum(b.iter().map(|v| v * v).sum::<f64>()).sqrt();
+    let nx = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let residual = parallel.sum(r.iter().map(|v| v * v).sum::<f64>()).sqrt();
+    let relative = g / (na * (na * nx + nb));
+    let bound = 10.0 * n as f64 * f64::EPSILON * (m as f64).sqrt();
+    let mut ok = relative <= bound;
+    if parallel.is_root() {
+        println!("  time {seconds:.4} s; ||A x - b|| = {residual:.6e}");
+        println!(
+            "  check: ||A^T (A x - b)|| / (||A|| (||A|| ||x|| + ||b||)) = {relative:.3e} (bound {bound:.3e})"
+        );
+        let shown: Vec<String> = x.iter().take(4).map(|v| format!("{v:.12}")).collect();
+        println!(
+            "  x = [{}{}]",
+            shown.join(", "),
+            if n > 4 { ", ..." } else { "" }
+        );
+    }
+    if let Some(exact) = exact {
+        let err = (&x - &exact).iter().fold(0.0f64, |m, d| m.max(d.abs()));
+        if parallel.is_root() {
+            println!("  max |x - x*| = {err:.3e} (the system is consistent: x* known)");
+        }
+        ok &= err <= 1e-10;
+    }
+    if !ok {
+        return Err(Error::NotValidated(
+            "the solution fails its check (see above)".into(),
+        ));
+    }
+    if parallel.is_root() {
+        println!("  Solution validates");
+    }
+    Ok(())
 }

@@ -16,6 +16,7 @@ pub mod binned_sum;
 pub mod comm;
 pub mod exact_sum;
 pub mod exchange;
+pub mod point;
 pub mod reduce;
 pub mod ring;
 pub mod route;

@@ -1,0 +1,192 @@
+//! Tall-skinny QR (TSQR, Demmel, Grigori, Hoemmen and Langou 2012) of an `m x n` matrix,
+//! `m >> n`, on a 1D row partition: each rank factors its rows by LAPACK
+//! (`A_r = Q_r R_r`, ndarray-linalg), then the `R` factors are combined up a binary tree
+//! (`[R_a; R_b] = Q' R'`, `log2 P` message rounds) to the root's `R`, broadcast to every
+//! rank. `Q` stays implicit (the local `Q_r` and the tree's `Q'`) and is made explicit
+//! on request by running the tree down. On top: least squares `min ||A x - b||` by
+//! `x = R^-1 Q^T b`, and CholeskyQR2 for comparison.
+//!
+//! Rounding: each rank's LAPACK call and the tree order the sums, so results agree with
+//! one rank's to rounding, not bitwise.
+
+use crate::error::{Error, Result};
+use crate::parallel::Comm;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{concatenate, s, Array1, Array2, Axis};
+use ndarray_linalg::{Cholesky, QR, UPLO};
+
+/// Message tag of the tree.
+const TAG: i32 = 77;
+
+/// One step of the tree on this rank.
+#[derive(Debug)]
+enum Step {
+    /// This rank stacked its `R` over `partner`'s and factored `[R; R_partner] = q R'`.
+    Combined { partner: usize, q: Array2<f64> },
+    /// This rank sent its `R` to `partner` (its last step).
+    Sent { partner: usize },
+}
+
+/// A TSQR factorisation: `R` (on every rank) and this rank's implicit part of `Q`.
+#[derive(Debug)]
+pub struct Tsqr {
+    /// `n x n` upper triangular.
+    pub r: Array2<f64>,
+    local_q: Array2<f64>,
+    steps: Vec<Step>,
+}
+
+/// LAPACK's reduced QR of `a` (`m >= n`): `Q` `m x n`, `R` `n x n`.
+fn local_qr(a: &Array2<f64>) -> Result<(Array2<f64>, Array2<f64>)> {
+    a.qr()
+        .map_err(|e| Error::value("matrix", format!("LAPACK's QR failed: {e}")))
+}
+
+impl Tsqr {
+    /// Factors the matrix whose rows `first .. first + a.nrows()` this rank holds in `a`
+    /// (every rank at least `n` rows). Collective over `comm`.
+    pub fn new(comm: &Comm, a: &Array2<f64>) -> Result<Tsqr> {
+        let n = a.ncols();
+        let (local_q, mut r) = local_qr(a)?;
+        let (rank, size) = (comm.rank(), comm.size());
+        let mut steps = Vec::new();
+        let mut span = 1;
+        while span < size {
+            if rank % (2 * span) == 0 {
+                let partner = rank + span;
+                if partner < size {
+                    let mut other = Array2::zeros((n, n));
+                    comm.receive(partner, TAG, other.as_slice_mut().expect("contiguous"));
+                    let stacked = concatenate![Axis(0), r, other];
+                    let (q, r2) = local_qr(&stacked)?;
+                    r = r2;
+                    steps.push(Step::Combined { partner, q });
+                }
+            } else {
+                let partner = rank - span;
+                let r = r.as_standard_layout().to_owned();
+                comm.send(partner, TAG, r.as_slice().expect("contiguous"));
+                steps.push(Step::Sent { partner });
+                break;
+            }
+            span *= 2;
+        }
+        let mut root_r = if rank == 0 {
+            r.as_standard_layout().to_owned()
+        } else {
+            Array2::zeros((n, n))
+        };
+        comm.broadcast(0, root_r.as_slice_mut().expect("contiguous"));
+        Ok(Tsqr {
+            r: root_r,
+            local_q,
+            steps,
+        })
+    }
+
+    /// This rank's rows of the explicit `Q` (`m_r x n`, orthonormal columns over all
+    /// ranks). Collective.
+    pub fn explicit_q(&self, comm: &Comm) -> Array2<f64> {
+        let n = self.r.ncols();
+        // the n x n block of the tree's Q that multiplies this rank's local Q
+        let mut c = Array2::eye(n);
+        if let Some(Step::Sent { partner }) = self.steps.last() {
+            comm.receive(*partner, TAG + 1, c.as_slice_mut().expect("contiguous"));
+        }
+        for step in self.steps.iter().rev() {
+            if let Step::Combined { partner, q } = step {
+                let mut both = Array2::zeros((2 * n, n));
+                general_mat_mul(1.0, q, &c, 0.0, &mut both);
+                let lower = both.slice(s![n.., ..]).to_owned();
+                comm.send(*partner, TAG + 1, lower.as_slice().expect("contiguous"));
+                c = both.slice(s![..n, ..]).to_owned();
+            }
+        }
+        self.local_q.dot(&c)
+    }
+}
+
+/// CholeskyQR2: `R1 = chol(A^T A)`, `Q1 = A R1^-1`, then once more on `Q1`
+/// (`R = R2 R1`): two sums of `n x n` Gram matrices over the ranks, no tree. Loses
+/// orthogonality for condition numbers above about `1e8` (the Gram matrix squares it).
+/// Collective; returns this rank's rows of `Q` and `R`.
+pub fn cholesky_qr2(comm: &Comm, a: &Array2<f64>) -> Result<(Array2<f64>, Array2<f64>)> {
+    let (q1, r1) = cholesky_qr(comm, a)?;
+    let (q, r2) = cholesky_qr(comm, &q1)?;
+    Ok((q, r2.dot(&r1)))
+}
+
+fn cholesky_qr(comm: &Comm, a: &Array2<f64>) -> Result<(Array2<f64>, Array2<f64>)> {
+    let n = a.ncols();
+    let gram = a.t().dot(a);
+    let gram = comm.sum_each(gram.as_standard_layout().as_slice().expect("contiguous"));
+    let gram = Array2::from_shape_vec((n, n), gram).expect("n x n");
+    let r = gram.cholesky(UPLO::Upper).map_err(|_| {
+        Error::value(
+            "matrix",
+            "CholeskyQR: A^T A is not numerically positive definite (rank-deficient or too ill-conditioned)",
+        )
+    })?;
+    let q = solve_right_upper(a, &r);
+    Ok((q, r))
+}
+
+/// `X` with `X R = B` for upper triangular `R` (column by column).
+fn solve_right_upper(b: &Array2<f64>, r: &Array2<f64>) -> Array2<f64> {
+    let n = r.ncols();
+    let mut x = b.clone();
+    for j in 0..n {
+        for k in 0..j {
+            let rkj = r[[k, j]];
+            let (done, mut col) = x.multi_slice_mut((s![.., k], s![.., j]));
+            col.scaled_add(-rkj, &done);
+        }
+        let d = r[[j, j]];
+        x.column_mut(j).mapv_inplace(|v| v / d);
+    }
+    x
+}
+
+/// `x` with `R x = c`, `R` upper triangular.
+fn back_substitute(r: &Array2<f64>, c: &Array1<f64>) -> Array1<f64> {
+    let n = r.ncols();
+    let mut x = Array1::zeros(n);
+    for i in (0..n).rev() {
+        let mut s = c[i];
+        for j in i + 1..n {
+            s -= r[[i, j]] * x[j];
+        }
+        x[i] = s / r[[i, i]];
+    }
+    x
+}
+
+/// Whether `R`'s diagonal shows `A` numerically rank-deficient: `|R_kk| <= n eps
+/// max_j |R_jj|` names the first such `k`.
+pub fn check_full_rank(r: &Array2<f64>) -> Result<()> {
+    let n = r.ncols();
+    let top = (0..n).map(|k| r[[k, k]].abs()).fold(0.0f64, f64::max);
+    let tol = n as f64 * f64::EPSILON * top;
+    match (0..n).find(|&k| r[[k, k]].abs() <= tol || r[[k, k]].is_nan()) {
+        None => Ok(()),
+        Some(k) => Err(Error::value(
+            "matrix",
+            format!(
+                "is rank-deficient: |R[{k},{k}]| = {:.3e} <= {tol:.3e} (n eps max|R_jj|); the least-squares solution is not unique",
+                r[[k, k]].abs()
+            ),
+        )),
+    }
+}
+
+/// The least-squares solution `x = argmin ||A x - b||` of the matrix whose rows this
+/// rank holds (`a`, with `b`'s matching entries), by TSQR; `x` on every rank.
+/// A rank-deficient `A` is an error naming the column. Collective.
+pub fn least_squares(comm: &Comm, a: &Array2<f64>, b: &Array1<f64>) -> Result<Array1<f64>> {
+    let f = Tsqr::new(comm, a)?;
+    check_full_rank(&f.r)?;
+    let q = f.explicit_q(comm);
+    let qtb = q.t().dot(b);
+    let qtb = Array1::from(comm.sum_each(qtb.as_slice().expect("contiguous")));
+    Ok(back_substitute(&f.r, &qtb))
+}
