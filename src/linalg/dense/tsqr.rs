@@ -1,6 +1,7 @@
 //! Tall-skinny QR (TSQR, Demmel, Grigori, Hoemmen and Langou 2012) of an `m x n` matrix,
 //! `m >> n`, on a 1D row partition: each rank factors its rows by LAPACK
-//! (`A_r = Q_r R_r`, ndarray-linalg), then the `R` factors are combined up a binary tree
+//! (`A_r = Q_r R_r`, ndarray-linalg; in cache-sized chunks, themselves combined the same
+//! way), then the `R` factors are combined up a binary tree
 //! (`[R_a; R_b] = Q' R'`, `log2 P` message rounds) to the root's `R`, broadcast to every
 //! rank. `Q` stays implicit (the local `Q_r` and the tree's `Q'`) and is made explicit
 //! on request by running the tree down. On top: least squares `min ||A x - b||` by
@@ -32,8 +33,73 @@ enum Step {
 pub struct Tsqr {
     /// `n x n` upper triangular.
     pub r: Array2<f64>,
-    local_q: Array2<f64>,
+    local: LocalQr,
     steps: Vec<Step>,
+}
+
+/// Rows per chunk of a rank's local factorisation: a chunk of 32 columns (2 MiB) stays in
+/// the L2 cache while LAPACK factors it.
+const CHUNK_ROWS: usize = 8192;
+
+/// A rank's own rows factored the TSQR way inside the rank: each chunk of
+/// [`CHUNK_ROWS`] rows by LAPACK (`A_c = Q_c R_c`), then the stacked `R_c` once more
+/// (`[R_1; ...; R_k] = Q_top R`). LAPACK's Householder QR of a tall panel is bound by
+/// memory bandwidth; in chunks it runs from cache.
+#[derive(Debug)]
+struct LocalQr {
+    chunks: Vec<Array2<f64>>,
+    top: Array2<f64>,
+    r: Array2<f64>,
+}
+
+impl LocalQr {
+    fn new(a: &Array2<f64>) -> Result<LocalQr> {
+        let (m, n) = a.dim();
+        let step = CHUNK_ROWS.max(n);
+        let mut chunks = Vec::new();
+        let mut rs = Vec::new();
+        let mut start = 0;
+        while start < m {
+            // the last chunk takes the remainder if it would be shorter than n
+            let end = if m - start < step + n {
+                m
+            } else {
+                start + step
+            };
+            let (q, r) = local_qr(&a.slice(s![start..end, ..]).to_owned())?;
+            chunks.push(q);
+            rs.push(r);
+            start = end;
+        }
+        if chunks.len() == 1 {
+            let r = rs.pop().expect("one chunk");
+            return Ok(LocalQr {
+                chunks,
+                top: Array2::eye(n),
+                r,
+            });
+        }
+        let views: Vec<_> = rs.iter().map(|r| r.view()).collect();
+        let stacked = ndarray::concatenate(Axis(0), &views).expect("n columns each");
+        let (top, r) = local_qr(&stacked)?;
+        Ok(LocalQr { chunks, top, r })
+    }
+
+    /// This rank's rows of `Q C` for an `n x n` block `C` of the tree's `Q`.
+    fn times(&self, c: &Array2<f64>) -> Array2<f64> {
+        let n = c.ncols();
+        let tc = self.top.dot(c);
+        let rows: usize = self.chunks.iter().map(|q| q.nrows()).sum();
+        let mut out = Array2::zeros((rows, n));
+        let mut at = 0;
+        for (k, q) in self.chunks.iter().enumerate() {
+            let block = tc.slice(s![k * n..(k + 1) * n, ..]);
+            let mut dst = out.slice_mut(s![at..at + q.nrows(), ..]);
+            general_mat_mul(1.0, q, &block, 0.0, &mut dst);
+            at += q.nrows();
+        }
+        out
+    }
 }
 
 /// LAPACK's reduced QR of `a` (`m >= n`): `Q` `m x n`, `R` `n x n`.
@@ -47,7 +113,8 @@ impl Tsqr {
     /// (every rank at least `n` rows). Collective over `comm`.
     pub fn new(comm: &Comm, a: &Array2<f64>) -> Result<Tsqr> {
         let n = a.ncols();
-        let (local_q, mut r) = local_qr(a)?;
+        let local = LocalQr::new(a)?;
+        let mut r = local.r.clone();
         let (rank, size) = (comm.rank(), comm.size());
         let mut steps = Vec::new();
         let mut span = 1;
@@ -79,7 +146,7 @@ impl Tsqr {
         comm.broadcast(0, root_r.as_slice_mut().expect("contiguous"));
         Ok(Tsqr {
             r: root_r,
-            local_q,
+            local,
             steps,
         })
     }
@@ -102,7 +169,7 @@ impl Tsqr {
                 c = both.slice(s![..n, ..]).to_owned();
             }
         }
-        self.local_q.dot(&c)
+        self.local.times(&c)
     }
 }
 
@@ -127,24 +194,14 @@ fn cholesky_qr(comm: &Comm, a: &Array2<f64>) -> Result<(Array2<f64>, Array2<f64>
             "CholeskyQR: A^T A is not numerically positive definite (rank-deficient or too ill-conditioned)",
         )
     })?;
-    let q = solve_right_upper(a, &r);
-    Ok((q, r))
-}
-
-/// `X` with `X R = B` for upper triangular `R` (column by column).
-fn solve_right_upper(b: &Array2<f64>, r: &Array2<f64>) -> Array2<f64> {
-    let n = r.ncols();
-    let mut x = b.clone();
+    // Q = A R^-1 by one dgemm with the explicit inverse of the small triangle (the
+    // second pass of CholeskyQR2 repairs what this loses)
+    let mut inverse = Array2::zeros((n, n));
     for j in 0..n {
-        for k in 0..j {
-            let rkj = r[[k, j]];
-            let (done, mut col) = x.multi_slice_mut((s![.., k], s![.., j]));
-            col.scaled_add(-rkj, &done);
-        }
-        let d = r[[j, j]];
-        x.column_mut(j).mapv_inplace(|v| v / d);
+        let e = Array1::from_shape_fn(n, |i| if i == j { 1.0 } else { 0.0 });
+        inverse.column_mut(j).assign(&back_substitute(&r, &e));
     }
-    x
+    Ok((a.dot(&inverse), r))
 }
 
 /// `x` with `R x = c`, `R` upper triangular.
