@@ -279,6 +279,26 @@ fn entry_tall(i: usize, j: usize, m: usize) -> f64 {
         + if i.is_multiple_of(j + 2) { 0.5 } else { 0.0 }
 }
 
+/// This rank's rows of the generated `rows x cols` matrix ([`entry_tall`]), rows split
+/// evenly; every rank needs at least `cols` rows. Collective.
+fn tall_matrix(parallel: &Parallel, rows: usize, cols: usize) -> Result<Array2<f64>> {
+    parallel.agree(if cols == 0 || rows < cols * parallel.size() {
+        Err(Error::arg(
+            "--rows",
+            format!(
+                "{rows} rows by {cols} columns on {} ranks: every rank needs at least as many rows as there are columns",
+                parallel.size()
+            ),
+        ))
+    } else {
+        Ok(())
+    })?;
+    let (first, len) = tessera::partition::split_axis(rows, parallel.size(), parallel.rank());
+    Ok(Array2::from_shape_fn((len, cols), |(i, j)| {
+        entry_tall(first + i, j, rows)
+    }))
+}
+
 /// Frobenius norm of a matrix split by rows over `parallel`. Collective.
 fn norm_rows(parallel: &Parallel, a: &Array2<f64>) -> f64 {
     parallel.sum(a.iter().map(|x| x * x).sum::<f64>()).sqrt()
@@ -298,19 +318,7 @@ fn tsqr(
             format!("unknown method '{other}' (known: tsqr, cholqr2)"),
         )),
     })?;
-    parallel.agree(if cols == 0 || rows < cols * parallel.size() {
-        Err(Error::arg(
-            "--rows",
-            format!(
-                "{rows} rows by {cols} columns on {} ranks: every rank needs at least as many rows as there are columns",
-                parallel.size()
-            ),
-        ))
-    } else {
-        Ok(())
-    })?;
-    let (first, len) = tessera::partition::split_axis(rows, parallel.size(), parallel.rank());
-    let a = Array2::from_shape_fn((len, cols), |(i, j)| entry_tall(first + i, j, rows));
+    let a = tall_matrix(parallel, rows, cols)?;
     if parallel.is_root() {
         println!(
             "tessera dense tsqr: A {rows}x{cols} by {method}, rows split over {} ranks",
@@ -412,15 +420,7 @@ fn read_system(
 ) -> Result<(usize, usize, Array2<f64>, Array1<f64>)> {
     use tessera::io::hdf5 as h5;
     let bad = |m: String| Error::input(path, 0, m);
-    parallel.agree(
-        tessera::io::input::regular_file(path)
-            .map(|_| ())
-            .map_err(bad),
-    )?;
-    let file = parallel.agree(
-        h5::open_parallel(parallel, path, h5::Access::Read)
-            .map_err(|_| bad("not a readable HDF5 file".into())),
-    )?;
+    let file = h5::open_input(parallel, path)?;
     let found = (|| {
         let open = |name: &str, dims: usize| {
             let d = file
@@ -496,20 +496,7 @@ fn lstsq(
             (m, n, a, b, None)
         }
         None => {
-            parallel.agree(if cols == 0 || rows < cols * parallel.size() {
-                Err(Error::arg(
-                    "--rows",
-                    format!(
-                        "{rows} rows by {cols} columns on {} ranks: every rank needs at least as many rows as there are columns",
-                        parallel.size()
-                    ),
-                ))
-            } else {
-                Ok(())
-            })?;
-            let (first, len) =
-                tessera::partition::split_axis(rows, parallel.size(), parallel.rank());
-            let a = Array2::from_shape_fn((len, cols), |(i, j)| entry_tall(first + i, j, rows));
+            let a = tall_matrix(parallel, rows, cols)?;
             let x: Array1<f64> = (0..cols).map(|j| 1.0 + j as f64 / cols as f64).collect();
             let b = a.dot(&x);
             (rows, cols, a, b, Some(x))

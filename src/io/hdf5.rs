@@ -258,6 +258,21 @@ pub fn open_parallel(comm: &Comm, path: &Path, access: Access) -> hdf5::Result<h
     }
 }
 
+/// Opens the user's input file `path` (not a checkpoint) for collective reading: a
+/// regular file that HDF5 can open, else an error naming the file, agreed by all ranks.
+pub fn open_input(parallel: &crate::parallel::Parallel, path: &Path) -> Result<hdf5::File> {
+    let bad = |m: String| Error::input(path, 0, m);
+    parallel.agree(
+        crate::io::input::regular_file(path)
+            .map(|_| ())
+            .map_err(bad),
+    )?;
+    parallel.agree(
+        open_parallel(parallel, path, Access::Read)
+            .map_err(|_| bad("not a readable HDF5 file".into())),
+    )
+}
+
 /// The name MPI-IO is given for `path`. ROMIO reads `PREFIX:` at the start of a file name
 /// as the file system's type, so a path with a colon (`runs/12:30/heat.h5`) is refused as
 /// an unknown type `runs/12`; the explicit prefix `ufs:` (ROMIO's POSIX driver) keeps

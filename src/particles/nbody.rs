@@ -847,15 +847,7 @@ impl Stepper for Nbody {
 pub fn read_input(parallel: &Parallel, path: &std::path::Path) -> Result<(u64, Bodies)> {
     use crate::io::hdf5 as h5;
     let bad = |m: String| Error::input(path, 0, m);
-    parallel.agree(
-        crate::io::input::regular_file(path)
-            .map(|_| ())
-            .map_err(bad),
-    )?;
-    let file = parallel.agree(
-        h5::open_parallel(parallel, path, h5::Access::Read)
-            .map_err(|_| bad("not a readable HDF5 file".into())),
-    )?;
+    let file = h5::open_input(parallel, path)?;
     let datasets = (|| {
         let open = |name: &str| {
             let d = file
