@@ -100,21 +100,21 @@ fn tsqr_and_cholesky_qr2_factor_on_any_rank_count_and_match_lapack() {
     }
 }
 
+/// Writes dataset `name` of `shape` holding `data` into `f`.
+fn dataset<T: hdf5::H5Type>(f: &hdf5::File, name: &str, shape: &[usize], data: &[T]) {
+    f.new_dataset::<T>()
+        .shape(shape.to_vec())
+        .create(name)
+        .unwrap()
+        .write_raw(data)
+        .unwrap();
+}
+
 /// Writes /A (m x n) and /b (m) into an HDF5 file.
 fn system_file(path: &std::path::Path, a: &[f64], m: usize, n: usize, b: &[f64]) {
     let f = hdf5::File::create(path).unwrap();
-    f.new_dataset::<f64>()
-        .shape([m, n])
-        .create("A")
-        .unwrap()
-        .write_raw(a)
-        .unwrap();
-    f.new_dataset::<f64>()
-        .shape([b.len()])
-        .create("b")
-        .unwrap()
-        .write_raw(b)
-        .unwrap();
+    dataset(&f, "A", &[m, n], a);
+    dataset(&f, "b", &[b.len()], b);
 }
 
 #[test]
@@ -179,19 +179,10 @@ fn least_squares_solves_known_systems_and_refuses_bad_ones() {
     );
     let flat = dir.path().join("flat.h5");
     {
+        // /A one-dimensional
         let f = hdf5::File::create(&flat).unwrap();
-        f.new_dataset::<f64>()
-            .shape([6])
-            .create("A")
-            .unwrap()
-            .write_raw(&[1.0; 6])
-            .unwrap();
-        f.new_dataset::<f64>()
-            .shape([6])
-            .create("b")
-            .unwrap()
-            .write_raw(&[1.0; 6])
-            .unwrap();
+        dataset(&f, "A", &[6], &[1.0; 6]);
+        dataset(&f, "b", &[6], &[1.0; 6]);
     }
     assert_refused(
         DENSE,
@@ -202,18 +193,8 @@ fn least_squares_solves_known_systems_and_refuses_bad_ones() {
     let ints = dir.path().join("ints.h5");
     {
         let f = hdf5::File::create(&ints).unwrap();
-        f.new_dataset::<i32>()
-            .shape([3, 2])
-            .create("A")
-            .unwrap()
-            .write_raw(&[1i32; 6])
-            .unwrap();
-        f.new_dataset::<f64>()
-            .shape([3])
-            .create("b")
-            .unwrap()
-            .write_raw(&[1.0; 3])
-            .unwrap();
+        dataset(&f, "A", &[3, 2], &[1i32; 6]);
+        dataset(&f, "b", &[3], &[1.0; 3]);
     }
     assert_refused(
         DENSE,

@@ -121,9 +121,10 @@ impl TileSums {
         }
     }
 
+    /// Makes every component `n` long; the values are unspecified (the kernel writes
+    /// them all), so a reused buffer of the same length is not cleared first.
     pub fn resize(&mut self, n: usize) {
         for v in [&mut self.ax, &mut self.ay, &mut self.az, &mut self.phi] {
-            v.clear();
             v.resize(n, 0.0);
         }
     }

@@ -53,7 +53,7 @@ struct LocalQr {
 }
 
 impl LocalQr {
-    fn new(a: &Array2<f64>) -> Result<LocalQr> {
+    fn new(a: &Array2<f64>) -> LocalQr {
         let (m, n) = a.dim();
         let step = CHUNK_ROWS.max(n);
         let mut chunks = Vec::new();
@@ -66,23 +66,23 @@ impl LocalQr {
             } else {
                 start + step
             };
-            let (q, r) = local_qr(&a.slice(s![start..end, ..]).to_owned())?;
+            let (q, r) = local_qr(&a.slice(s![start..end, ..]).to_owned());
             chunks.push(q);
             rs.push(r);
             start = end;
         }
         if chunks.len() == 1 {
             let r = rs.pop().expect("one chunk");
-            return Ok(LocalQr {
+            return LocalQr {
                 chunks,
                 top: Array2::eye(n),
                 r,
-            });
+            };
         }
         let views: Vec<_> = rs.iter().map(|r| r.view()).collect();
         let stacked = ndarray::concatenate(Axis(0), &views).expect("n columns each");
-        let (top, r) = local_qr(&stacked)?;
-        Ok(LocalQr { chunks, top, r })
+        let (top, r) = local_qr(&stacked);
+        LocalQr { chunks, top, r }
     }
 
     /// This rank's rows of `Q C` for an `n x n` block `C` of the tree's `Q`.
@@ -103,17 +103,21 @@ impl LocalQr {
 }
 
 /// LAPACK's reduced QR of `a` (`m >= n`): `Q` `m x n`, `R` `n x n`.
-fn local_qr(a: &Array2<f64>) -> Result<(Array2<f64>, Array2<f64>)> {
-    a.qr()
-        .map_err(|e| Error::value("matrix", format!("LAPACK's QR failed: {e}")))
+///
+/// # Panics
+/// If LAPACK fails, which it does only on arguments this module never passes (Householder
+/// QR of any finite matrix succeeds; a rank-deficient one shows in `R`). A failure on
+/// one rank returned as an error would leave its partner in the tree waiting.
+fn local_qr(a: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
+    a.qr().expect("LAPACK's QR of a finite matrix")
 }
 
 impl Tsqr {
     /// Factors the matrix whose rows `first .. first + a.nrows()` this rank holds in `a`
     /// (every rank at least `n` rows). Collective over `comm`.
-    pub fn new(comm: &Comm, a: &Array2<f64>) -> Result<Tsqr> {
+    pub fn new(comm: &Comm, a: &Array2<f64>) -> Tsqr {
         let n = a.ncols();
-        let local = LocalQr::new(a)?;
+        let local = LocalQr::new(a);
         let mut r = local.r.clone();
         let (rank, size) = (comm.rank(), comm.size());
         let mut steps = Vec::new();
@@ -125,7 +129,7 @@ impl Tsqr {
                     let mut other = Array2::zeros((n, n));
                     comm.receive(partner, TAG, other.as_slice_mut().expect("contiguous"));
                     let stacked = concatenate![Axis(0), r, other];
-                    let (q, r2) = local_qr(&stacked)?;
+                    let (q, r2) = local_qr(&stacked);
                     r = r2;
                     steps.push(Step::Combined { partner, q });
                 }
@@ -144,11 +148,11 @@ impl Tsqr {
             Array2::zeros((n, n))
         };
         comm.broadcast(0, root_r.as_slice_mut().expect("contiguous"));
-        Ok(Tsqr {
+        Tsqr {
             r: root_r,
             local,
             steps,
-        })
+        }
     }
 
     /// This rank's rows of the explicit `Q` (`m_r x n`, orthonormal columns over all
@@ -240,7 +244,7 @@ pub fn check_full_rank(r: &Array2<f64>) -> Result<()> {
 /// rank holds (`a`, with `b`'s matching entries), by TSQR; `x` on every rank.
 /// A rank-deficient `A` is an error naming the column. Collective.
 pub fn least_squares(comm: &Comm, a: &Array2<f64>, b: &Array1<f64>) -> Result<Array1<f64>> {
-    let f = Tsqr::new(comm, a)?;
+    let f = Tsqr::new(comm, a);
     check_full_rank(&f.r)?;
     let q = f.explicit_q(comm);
     let qtb = q.t().dot(b);
