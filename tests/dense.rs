@@ -1,27 +1,40 @@
-//! Distributed dense products end to end under `mpirun` (issue "Linear algebra II", the
-//! SUMMA piece): odd shapes on 1, 2, 3 and 4 ranks and several process grids, blocks
-//! that divide neither the shapes nor the grid, each product checked against the dense
-//! product of the gathered factors and by probe vectors; bad input.
+//! Distributed dense linear algebra end to end under `mpirun` (issue "Linear algebra
+//! II"): SUMMA with and without transposes on odd shapes on 1, 2, 3 and 4 ranks and
+//! several process grids, blocks that divide neither the shapes nor the grid, each
+//! product checked against the dense product of the gathered factors and by probe
+//! vectors; matrices through HDF5 across rank counts; TSQR, CholeskyQR2 and least
+//! squares; bad input.
 mod common;
 use common::*;
 
 #[test]
 fn summa_equals_the_dense_product_on_any_grid_and_block() {
-    // (ranks, grid, block, shape MxKxN)
-    let cases: &[(usize, Option<&str>, Option<&str>, &str)] = &[
-        (1, None, None, "37x23x29"),
-        (1, None, Some("4"), "37x23x29"),
-        (2, Some("2x1"), Some("5"), "37x23x29"),
-        (2, Some("1x2"), Some("3"), "29x41x13"),
-        (3, Some("3x1"), Some("4"), "37x23x29"),
-        (3, Some("1x3"), None, "31x17x19"),
-        (4, Some("2x2"), Some("5"), "37x23x29"),
-        (4, Some("2x2"), None, "9x50x7"),
+    const TA: &str = "--transpose-a";
+    const TB: &str = "--transpose-b";
+    // (ranks, grid, block, shape MxKxN of op(A) op(B), transposes)
+    type Case<'a> = (usize, Option<&'a str>, Option<&'a str>, &'a str, &'a [&'a str]);
+    let cases: &[Case] = &[
+        (1, None, None, "37x23x29", &[]),
+        (1, None, Some("4"), "37x23x29", &[]),
+        (1, None, None, "9x50x7", &[TA, TB]),
+        (2, Some("2x1"), Some("5"), "37x23x29", &[]),
+        (2, Some("1x2"), Some("3"), "29x41x13", &[]),
+        (2, Some("1x2"), Some("3"), "29x41x13", &[TB]),
+        // k blocks wider than a panel (550 = 512 + 38)
+        (2, Some("1x2"), None, "20x1100x12", &[]),
+        (2, Some("2x1"), None, "20x1100x12", &[TA]),
+        (3, Some("3x1"), Some("4"), "37x23x29", &[]),
+        (3, Some("3x1"), Some("4"), "37x23x29", &[TA]),
+        (3, Some("1x3"), None, "31x17x19", &[]),
+        (4, Some("2x2"), Some("5"), "37x23x29", &[]),
+        (4, Some("2x2"), Some("5"), "37x23x29", &[TA, TB]),
+        (4, Some("2x2"), None, "9x50x7", &[]),
         // more processes than blocks along a dimension: some hold nothing
-        (4, Some("4x1"), Some("8"), "10x10x10"),
+        (4, Some("4x1"), Some("8"), "10x10x10", &[]),
     ];
-    for &(n, grid, block, shape) in cases {
+    for &(n, grid, block, shape, transposes) in cases {
         let mut a = vec!["gemm", "--shape", shape, "--check-dense"];
+        a.extend_from_slice(transposes);
         if let Some(g) = grid {
             a.extend_from_slice(&["--procs", g]);
         }
@@ -46,6 +59,142 @@ fn summa_equals_the_dense_product_on_any_grid_and_block() {
     }
 }
 
+/// The three matrices of a `dense gemm --output` file, row-major, with their shapes.
+fn matrices(path: &std::path::Path) -> Vec<(Vec<usize>, Vec<f64>)> {
+    let f = hdf5::File::open(path).unwrap();
+    ["A", "B", "C"]
+        .iter()
+        .map(|name| {
+            let d = f.dataset(&format!("matrices/{name}")).unwrap();
+            (d.shape(), d.read_raw::<f64>().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn matrices_written_on_three_ranks_are_read_on_two_with_the_same_bits() {
+    let dir = temp_dir();
+    let (first, second) = (dir.path().join("three"), dir.path().join("two"));
+    // written from a 3x1 grid with blocks of 4; read back on a 1x2 grid with blocks of 3
+    let a = [
+        "gemm",
+        "--shape",
+        "37x29x23",
+        "--block",
+        "4",
+        "--output",
+        first.to_str().unwrap(),
+    ];
+    let r = mpirun(3, DENSE, &a);
+    assert_eq!(
+        r.status,
+        Some(0),
+        "{}
+{}",
+        r.stdout,
+        r.stderr
+    );
+    let file = first.join("dense-gemm_00000000.h5");
+    let b = [
+        "gemm",
+        "--input",
+        file.to_str().unwrap(),
+        "--procs",
+        "1x2",
+        "--block",
+        "3",
+        "--check-dense",
+        "--output",
+        second.to_str().unwrap(),
+    ];
+    let r = mpirun(2, DENSE, &b);
+    assert_eq!(
+        r.status,
+        Some(0),
+        "{}
+{}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(r.stdout.contains("Solution validates"), "{}", r.stdout);
+    let (one, two) = (
+        matrices(&file),
+        matrices(&second.join("dense-gemm_00000000.h5")),
+    );
+    assert_eq!(one[0].0, vec![37, 29]);
+    assert_eq!(one[1].0, vec![29, 23]);
+    assert_eq!(one[2].0, vec![37, 23]);
+    // A and B: read on 2 ranks and written again, the same bits
+    for k in 0..2 {
+        assert_eq!(one[k].0, two[k].0);
+        let same = one[k]
+            .1
+            .iter()
+            .zip(&two[k].1)
+            .all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "matrix {k} changed between 3 and 2 ranks");
+    }
+    // C: another grid and blocking sum in another order: equal to rounding
+    let scale = one[2].1.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let diff = one[2]
+        .1
+        .iter()
+        .zip(&two[2].1)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    assert!(diff <= 1e-13 * scale, "C differs by {diff:e}");
+    // C = A B checked from the file alone
+    let (ma, mb, mc) = (&one[0].1, &one[1].1, &one[2].1);
+    for i in 0..37 {
+        for j in 0..23 {
+            let ab: f64 = (0..29).map(|l| ma[i * 29 + l] * mb[l * 23 + j]).sum();
+            assert!((ab - mc[i * 23 + j]).abs() < 1e-12, "C[{i},{j}]");
+        }
+    }
+    // the file is not overwritten by a second run
+    let before = std::fs::read(&file).unwrap();
+    assert_refused(
+        DENSE,
+        1,
+        &["gemm", "--size", "8", "--output", first.to_str().unwrap()],
+        "already exists (not overwritten)",
+    );
+    assert_eq!(before, std::fs::read(&file).unwrap());
+    // bad files: a 1-D /A, an integer /B, shapes that do not conform
+    let bad = |name: &str, a: (&[usize], &[f64]), b_shape: &[usize], int_b: bool| {
+        let path = dir.path().join(name);
+        let f = hdf5::File::create(&path).unwrap();
+        dataset(&f, "A", a.0, a.1);
+        let len: usize = b_shape.iter().product();
+        if int_b {
+            dataset(&f, "B", b_shape, &vec![1i32; len]);
+        } else {
+            dataset(&f, "B", b_shape, &vec![1.0; len]);
+        }
+        path
+    };
+    let flat = bad("flat.h5", (&[6], &[1.0; 6]), &[6, 2], false);
+    assert_refused(
+        DENSE,
+        2,
+        &["gemm", "--input", flat.to_str().unwrap()],
+        "not 2-dimensional",
+    );
+    let ints = bad("ints.h5", (&[2, 3], &[1.0; 6]), &[3, 2], true);
+    assert_refused(
+        DENSE,
+        2,
+        &["gemm", "--input", ints.to_str().unwrap()],
+        "/B does not hold f64 values",
+    );
+    let skew = bad("skew.h5", (&[2, 3], &[1.0; 6]), &[4, 2], false);
+    assert_refused(
+        DENSE,
+        1,
+        &["gemm", "--input", skew.to_str().unwrap()],
+        "do not conform",
+    );
+}
+
 #[test]
 fn bad_input_is_refused_with_one_line() {
     assert_refused(
@@ -62,19 +211,21 @@ fn bad_input_is_refused_with_one_line() {
 
 #[test]
 fn tsqr_and_cholesky_qr2_factor_on_any_rank_count_and_match_lapack() {
-    for (n, method) in [
-        (1, "tsqr"),
-        (2, "tsqr"),
-        (3, "tsqr"),
-        (4, "tsqr"),
-        (3, "cholqr2"),
+    // 1001 x 7 on 1-4 ranks; 10 x 6 on 3 ranks: each rank fewer rows than columns
+    for (n, method, rows, cols) in [
+        (1, "tsqr", "1001", "7"),
+        (2, "tsqr", "1001", "7"),
+        (3, "tsqr", "1001", "7"),
+        (4, "tsqr", "1001", "7"),
+        (3, "cholqr2", "1001", "7"),
+        (3, "tsqr", "10", "6"),
     ] {
         let a = [
             "tsqr",
             "--rows",
-            "1001",
+            rows,
             "--cols",
-            "7",
+            cols,
             "--method",
             method,
             "--check-dense",
@@ -143,7 +294,8 @@ fn least_squares_solves_known_systems_and_refuses_bad_ones() {
     let y = [1.0, 6.0, 7.0, 12.0, 13.0];
     let a: Vec<f64> = t.iter().flat_map(|&t| [1.0, t]).collect();
     system_file(&fit, &a, 5, 2, &y);
-    for n in [1, 2] {
+    // on 3 ranks one rank holds a single row, fewer than the columns of [A b]
+    for n in [1, 2, 3] {
         let r = mpirun(n, DENSE, &["lstsq", "--input", fit.to_str().unwrap()]);
         assert_eq!(r.status, Some(0), "{}\n{}", r.stdout, r.stderr);
         let line = r
@@ -158,6 +310,9 @@ fn least_squares_solves_known_systems_and_refuses_bad_ones() {
             (x[0] - 1.8).abs() < 1e-12 && (x[1] - 3.0).abs() < 1e-12,
             "{x:?}"
         );
+        // residuals (-0.8, 1.2, -0.8, 1.2, -0.8): ||r|| = sqrt(4.8), also as |rho| of [A b]
+        let rho = r.number_after("|rho| of the QR of [A b] =");
+        assert!((rho - 4.8f64.sqrt()).abs() < 1e-11, "{rho}");
     }
     // bad input: rank-deficient (a repeated column), wrong rank, wrong type, lengths
     let deficient = dir.path().join("deficient.h5");
@@ -202,11 +357,13 @@ fn least_squares_solves_known_systems_and_refuses_bad_ones() {
         &["lstsq", "--input", ints.to_str().unwrap()],
         "/A does not hold f64 values",
     );
+    let wide = dir.path().join("wide.h5");
+    system_file(&wide, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3, &[1.0, 2.0]);
     assert_refused(
         DENSE,
-        3,
-        &["lstsq", "--input", fit.to_str().unwrap()],
-        "every rank needs at least",
+        2,
+        &["lstsq", "--input", wide.to_str().unwrap()],
+        "at least as many rows as columns",
     );
     assert_refused(
         DENSE,
@@ -223,7 +380,7 @@ fn least_squares_solves_known_systems_and_refuses_bad_ones() {
     assert_refused(
         DENSE,
         2,
-        &["tsqr", "--rows", "10", "--cols", "6"],
-        "at least as many rows",
+        &["tsqr", "--rows", "5", "--cols", "6"],
+        "at least as many rows as columns",
     );
 }

@@ -89,6 +89,7 @@ impl Comm {
             cols,
             row_comm: self.split(row, col),
             col_comm: self.split(col, row),
+            all: self.duplicate(),
         }
     }
 }
@@ -104,4 +105,7 @@ pub struct ProcessGrid2d {
     pub row_comm: Comm,
     /// The `rows` ranks of this process column; rank `r` in it is row `r`.
     pub col_comm: Comm,
+    /// All the grid's ranks (a duplicate of the communicator it was made from); rank
+    /// `row * cols + col` is process `(row, col)`.
+    pub all: Comm,
 }

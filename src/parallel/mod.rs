@@ -6,6 +6,7 @@
 //! - [`Comm`] ([`comm`]): a communicator and its splits (rows and columns of a process
 //!   grid); its reductions ([`reduce`]): typed sums, maxima, minima, logical and/or, exact
 //!   sums ([`exact_sum`]) and exclusive prefix sums.
+//! - [`broadcast`]: nonblocking broadcasts and the variable all-to-all (dense matrices).
 //! - [`exchange`]: nonblocking exchange of variable-size messages with a set of ranks,
 //!   split into begin / finish; [`ring`]: the ring shift; [`route`]: records routed to
 //!   the ranks that own them (all-to-all).
@@ -13,6 +14,7 @@
 //! - [`main_with_mpi`]: the `main` of every simulation binary.
 
 pub mod binned_sum;
+pub mod broadcast;
 pub mod comm;
 pub mod exact_sum;
 pub mod exchange;
@@ -23,6 +25,7 @@ pub mod route;
 pub mod threads;
 
 pub use binned_sum::BinnedSum;
+pub use broadcast::PendingBroadcast;
 pub use comm::{Comm, ProcessGrid2d};
 pub use exact_sum::ExactSum;
 pub use exchange::{NeighbourExchange, Peer, PendingExchange};

@@ -2,7 +2,7 @@
 //! dimension): each rank holds its blocks as one row-major local array.
 
 use super::layout::Cyclic;
-use crate::parallel::ProcessGrid2d;
+use crate::parallel::{Comm, ProcessGrid2d};
 use ndarray::Array2;
 
 /// This rank's part of an `m x n` matrix.
@@ -83,5 +83,100 @@ impl DistMatrix {
         let full = grid.row_comm.sum_each(&full);
         let full = grid.col_comm.sum_each(&full);
         Array2::from_shape_vec((m, n), full).expect("m x n values")
+    }
+
+    /// The same matrix (or its transpose, with `transpose`) laid out by `rows` and `cols`
+    /// on the process grid `rows.procs x cols.procs` of `comm`'s ranks, numbered row by
+    /// row (rank `r` is process `(r / cols.procs, r % cols.procs)`, as
+    /// [`Comm::process_grid_2d`] makes them), which may differ from this matrix's grid.
+    /// Every value moves by one all-to-all, unchanged: the result holds the same bits.
+    /// Collective over `comm`, whose ranks must be this matrix's grid numbered the same way.
+    pub fn redistribute(
+        &self,
+        comm: &Comm,
+        rows: Cyclic,
+        cols: Cyclic,
+        transpose: bool,
+    ) -> DistMatrix {
+        let (m, n) = self.shape();
+        let want = if transpose { (n, m) } else { (m, n) };
+        assert_eq!((rows.len, cols.len), want, "the target layout's shape");
+        assert_eq!(
+            rows.procs * cols.procs,
+            comm.size(),
+            "the target grid's size"
+        );
+        assert_eq!(
+            self.rows.procs * self.cols.procs,
+            comm.size(),
+            "this grid's size"
+        );
+        let me = comm.rank();
+        let (prow, pcol) = (me / cols.procs, me % cols.procs);
+        // which of source process (sr, sc)'s local rows and columns go to target process
+        // row / column t: the lists both ends compute, in the source's local order
+        let selection = |sr: usize, sc: usize| {
+            let mut by_row = vec![Vec::new(); if transpose { cols.procs } else { rows.procs }];
+            for li in 0..self.rows.count(sr) {
+                let g = self.rows.global(sr, li);
+                let t = if transpose {
+                    cols.owner(g)
+                } else {
+                    rows.owner(g)
+                };
+                by_row[t].push(li);
+            }
+            let mut by_col = vec![Vec::new(); if transpose { rows.procs } else { cols.procs }];
+            for lj in 0..self.cols.count(sc) {
+                let g = self.cols.global(sc, lj);
+                let t = if transpose {
+                    rows.owner(g)
+                } else {
+                    cols.owner(g)
+                };
+                by_col[t].push(lj);
+            }
+            (by_row, by_col)
+        };
+        // target process (tr, tc) takes source rows keyed by its row (columns when
+        // transposed) and source columns keyed by its column (rows when transposed)
+        let keys = |tr: usize, tc: usize| if transpose { (tc, tr) } else { (tr, tc) };
+        let (my_rows, my_cols) = selection(self.prow, self.pcol);
+        let send: Vec<Vec<f64>> = (0..comm.size())
+            .map(|d| {
+                let (kr, kc) = keys(d / cols.procs, d % cols.procs);
+                let mut msg = Vec::with_capacity(my_rows[kr].len() * my_cols[kc].len());
+                for &li in &my_rows[kr] {
+                    let row = self.local.row(li);
+                    msg.extend(my_cols[kc].iter().map(|&lj| row[lj]));
+                }
+                msg
+            })
+            .collect();
+        let received = comm.all_to_all_varcount(&send);
+        let mut local = Array2::zeros((rows.count(prow), cols.count(pcol)));
+        let (kr, kc) = keys(prow, pcol);
+        for (s, msg) in received.iter().enumerate() {
+            let (sr, sc) = (s / self.cols.procs, s % self.cols.procs);
+            let (their_rows, their_cols) = selection(sr, sc);
+            let mut values = msg.iter();
+            for &li in &their_rows[kr] {
+                let gi = self.rows.global(sr, li);
+                for &lj in &their_cols[kc] {
+                    let gj = self.cols.global(sc, lj);
+                    let (ti, tj) = if transpose { (gj, gi) } else { (gi, gj) };
+                    local[[rows.local(ti), cols.local(tj)]] =
+                        *values.next().expect("the agreed message length");
+                }
+            }
+            assert!(values.next().is_none(), "the agreed message length");
+        }
+        DistMatrix {
+            rows,
+            cols,
+            prow,
+            pcol,
+            local,
+        }
     }
 }

@@ -1,19 +1,54 @@
 //! Distributed matrix products by SUMMA (van de Geijn and Watts, 1997):
-//! `C = alpha A B + beta C` on a 2D process grid.
+//! `C = alpha op(A) op(B) + beta C` on a 2D process grid, `op` the identity or the
+//! transpose.
 //!
-//! For each block column `k` of `A` (block row `k` of `B`): the process column holding
-//! it broadcasts its piece of the panel along each process row, the process row holding
-//! `B`'s panel broadcasts along each process column, and every rank adds
-//! `alpha A_panel B_panel` to its block of `C` by BLAS `dgemm` (ndarray's `general_mat_mul`
-//! on OpenBLAS). Each rank's local product sums over `k` in panel order; within a panel
-//! the BLAS's own blocking orders the sums, so results agree with one rank's to rounding,
-//! not bitwise.
+//! The `k` dimension is walked in panels (at most [`PANEL`] wide, never across a block
+//! boundary): for each, the process column holding `op(A)`'s panel broadcasts its piece
+//! along each process row, the process row holding `op(B)`'s panel broadcasts along each
+//! process column, and every rank adds `alpha A_panel B_panel` to its block of `C` by
+//! BLAS `dgemm` (ndarray's `general_mat_mul` on OpenBLAS). The next panel's broadcasts
+//! are in flight (`MPI_Ibcast`) while the current panel is multiplied; the product runs
+//! in column strips with an `MPI_Test` between them so that MPI moves the data meanwhile.
+//! A process row or column of one rank needs no broadcast: the panel is read in place.
+//!
+//! A transposed operand is first redistributed as its transpose
+//! ([`DistMatrix::redistribute`], one all-to-all) into the layout the product needs.
+//!
+//! Each rank's local product sums over `k` in panel order; within a panel the BLAS's own
+//! blocking orders the sums, so results agree with one rank's to rounding, not bitwise.
 
+use super::layout::Cyclic;
 use super::matrix::DistMatrix;
 use crate::error::{Error, Result};
-use crate::parallel::ProcessGrid2d;
+use crate::parallel::{PendingBroadcast, ProcessGrid2d};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array2};
+use ndarray::{s, ArrayView2};
+use std::time::Instant;
+
+/// The widest panel of `k` broadcast and multiplied at once.
+pub const PANEL: usize = 512;
+
+/// Column strips of `C` per panel product while a broadcast is in flight (an `MPI_Test`
+/// between strips).
+const STRIPS: usize = 4;
+
+/// An operand as stored or transposed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Plain,
+    Transposed,
+}
+
+/// Where one rank's time went in a product (seconds).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SummaTimes {
+    /// Redistributing transposed operands.
+    pub redistribute: f64,
+    /// Waiting for panels to arrive (broadcast time not hidden behind products).
+    pub wait: f64,
+    /// Packing panels and the local `dgemm`s.
+    pub multiply: f64,
+}
 
 /// Whether `A (m x k)`, `B (k x n)` and `C (m x n)` conform in shape and layout: `C`'s
 /// rows laid out as `A`'s, its columns as `B`'s, `A`'s column blocks the size of `B`'s
@@ -54,45 +89,189 @@ pub fn check_conformal(
     Ok(())
 }
 
-/// `C = alpha A B + beta C`. Collective over the grid.
+/// `C = alpha op(A) op(B) + beta C` (`beta = 0` sets `C` without reading it, as BLAS
+/// does). Collective over the grid; returns this rank's time split.
+#[allow(clippy::too_many_arguments)]
 pub fn summa(
     grid: &ProcessGrid2d,
     alpha: f64,
+    op_a: Op,
     a: &DistMatrix,
+    op_b: Op,
     b: &DistMatrix,
     beta: f64,
     c: &mut DistMatrix,
-) -> Result<()> {
+) -> Result<SummaTimes> {
+    let mut times = SummaTimes::default();
+    let dims = |x: &DistMatrix, op: Op| match op {
+        Op::Plain => x.shape(),
+        Op::Transposed => (x.shape().1, x.shape().0),
+    };
+    let ((m, k), (k2, n)) = (dims(a, op_a), dims(b, op_b));
+    if k != k2 || c.shape() != (m, n) {
+        return Err(Error::value(
+            "shapes",
+            format!(
+                "op(A) is {m}x{k}, op(B) is {k2}x{n}, C is {}x{}: they do not conform for C = op(A) op(B)",
+                c.rows.len, c.cols.len
+            ),
+        ));
+    }
+    // the k dimension's blocks: a plain operand's, else A's rows (A^T's columns)
+    let kblock = match (op_a, op_b) {
+        (Op::Plain, _) => a.cols.block,
+        (Op::Transposed, Op::Plain) => b.rows.block,
+        (Op::Transposed, Op::Transposed) => a.rows.block,
+    };
+    let clock = Instant::now();
+    let a_t;
+    let a = match op_a {
+        Op::Plain => a,
+        Op::Transposed => {
+            a_t = a.redistribute(&grid.all, c.rows, Cyclic::new(k, kblock, grid.cols), true);
+            &a_t
+        }
+    };
+    let b_t;
+    let b = match op_b {
+        Op::Plain => b,
+        Op::Transposed => {
+            b_t = b.redistribute(&grid.all, Cyclic::new(k, kblock, grid.rows), c.cols, true);
+            &b_t
+        }
+    };
+    times.redistribute = clock.elapsed().as_secs_f64();
     check_conformal(grid, a, b, c)?;
-    if beta != 1.0 {
+    if beta == 0.0 {
+        c.local.fill(0.0);
+    } else if beta != 1.0 {
         c.local.mapv_inplace(|x| beta * x);
     }
-    let (mr, nc) = c.local.dim();
-    let kdim = a.cols;
-    for kb in 0..kdim.blocks() {
-        let range = kdim.block_range(kb);
-        let w = range.len();
-        let acol = kdim.owner(range.start);
-        let brow = b.rows.owner(range.start);
-        let mut apanel = Array2::zeros((mr, w));
-        if grid.col == acol {
-            let l = kdim.local(range.start);
-            apanel.assign(&a.local.slice(s![.., l..l + w]));
+    // the panels: pieces of at most PANEL within each k block
+    let panels: Vec<std::ops::Range<usize>> = (0..a.cols.blocks())
+        .flat_map(|kb| {
+            let r = a.cols.block_range(kb);
+            (r.start..r.end)
+                .step_by(PANEL)
+                .map(move |s| s..(s + PANEL).min(r.end))
+        })
+        .collect();
+    let mut pool: Vec<Vec<f64>> = Vec::new();
+    let mut pending = panels
+        .first()
+        .map(|p| start_panel(grid, a, b, p, &mut pool));
+    for (i, panel) in panels.iter().enumerate() {
+        let clock = Instant::now();
+        let (a_buf, b_buf) = pending.take().expect("a panel in flight").wait();
+        times.wait += clock.elapsed().as_secs_f64();
+        let clock = Instant::now();
+        let mut next = panels
+            .get(i + 1)
+            .map(|p| start_panel(grid, a, b, p, &mut pool));
+        let w = panel.len();
+        let (mr, nc) = c.local.dim();
+        let a_panel = match &a_buf {
+            Some(buf) => ArrayView2::from_shape((mr, w), buf).expect("mr x w"),
+            None => {
+                let l = a.cols.local(panel.start);
+                a.local.slice(s![.., l..l + w])
+            }
+        };
+        let b_panel = match &b_buf {
+            Some(buf) => ArrayView2::from_shape((w, nc), buf).expect("w x nc"),
+            None => {
+                let l = b.rows.local(panel.start);
+                b.local.slice(s![l..l + w, ..])
+            }
+        };
+        let strips = if next.is_some() { STRIPS } else { 1 };
+        let width = nc.div_ceil(strips).max(1);
+        for j in (0..nc).step_by(width) {
+            let cols = j..(j + width).min(nc);
+            general_mat_mul(
+                alpha,
+                &a_panel,
+                &b_panel.slice(s![.., cols.clone()]),
+                1.0,
+                &mut c.local.slice_mut(s![.., cols]),
+            );
+            if let Some(next) = next.as_mut() {
+                next.test();
+            }
         }
-        let mut bpanel = Array2::zeros((w, nc));
-        if grid.row == brow {
-            let l = b.rows.local(range.start);
-            bpanel.assign(&b.local.slice(s![l..l + w, ..]));
-        }
-        if grid.cols > 1 {
-            grid.row_comm
-                .broadcast(acol, apanel.as_slice_mut().expect("contiguous"));
-        }
-        if grid.rows > 1 {
-            grid.col_comm
-                .broadcast(brow, bpanel.as_slice_mut().expect("contiguous"));
-        }
-        general_mat_mul(alpha, &apanel, &bpanel, 1.0, &mut c.local);
+        pool.extend(a_buf);
+        pool.extend(b_buf);
+        pending = next;
+        times.multiply += clock.elapsed().as_secs_f64();
     }
-    Ok(())
+    Ok(times)
+}
+
+/// One panel's broadcasts in flight: `None` where the panel needs none (a process
+/// row or column of one rank reads it in place).
+struct PanelInFlight {
+    a: Option<PendingBroadcast<f64>>,
+    b: Option<PendingBroadcast<f64>>,
+}
+
+impl PanelInFlight {
+    fn wait(self) -> (Option<Vec<f64>>, Option<Vec<f64>>) {
+        (self.a.map(|p| p.wait()), self.b.map(|p| p.wait()))
+    }
+
+    fn test(&mut self) {
+        for p in [&mut self.a, &mut self.b].into_iter().flatten() {
+            p.test();
+        }
+    }
+}
+
+/// A buffer of `len` values from `pool` (reused: fresh pages are costly) or new.
+fn buffer(pool: &mut Vec<Vec<f64>>, len: usize) -> Vec<f64> {
+    let mut buf = pool.pop().unwrap_or_default();
+    buf.clear();
+    buf.resize(len, 0.0);
+    buf
+}
+
+/// Starts `panel`'s broadcasts: `A[:, panel]` along process rows from its process column,
+/// `B[panel, :]` along process columns from its process row.
+fn start_panel(
+    grid: &ProcessGrid2d,
+    a: &DistMatrix,
+    b: &DistMatrix,
+    panel: &std::ops::Range<usize>,
+    pool: &mut Vec<Vec<f64>>,
+) -> PanelInFlight {
+    let w = panel.len();
+    let a_pending = (grid.cols > 1).then(|| {
+        let owner = a.cols.owner(panel.start);
+        let mut buf = buffer(pool, a.local.nrows() * w);
+        if grid.col == owner {
+            let l = a.cols.local(panel.start);
+            for (dst, row) in buf
+                .chunks_exact_mut(w)
+                .zip(a.local.slice(s![.., l..l + w]).rows())
+            {
+                for (d, x) in dst.iter_mut().zip(row) {
+                    *d = *x;
+                }
+            }
+        }
+        grid.row_comm.broadcast_start(owner, buf)
+    });
+    let b_pending = (grid.rows > 1).then(|| {
+        let owner = b.rows.owner(panel.start);
+        let mut buf = buffer(pool, w * b.local.ncols());
+        if grid.row == owner {
+            let l = b.rows.local(panel.start);
+            let rows = b.local.slice(s![l..l + w, ..]);
+            buf.copy_from_slice(rows.as_slice().expect("whole rows are contiguous"));
+        }
+        grid.col_comm.broadcast_start(owner, buf)
+    });
+    PanelInFlight {
+        a: a_pending,
+        b: b_pending,
+    }
 }

@@ -13,7 +13,7 @@
 use crate::error::{Error, Result};
 use crate::parallel::Comm;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{concatenate, s, Array1, Array2, Axis};
+use ndarray::{concatenate, s, Array1, Array2, Axis, ShapeBuilder};
 use ndarray_linalg::{Cholesky, QR, UPLO};
 
 /// Message tag of the tree.
@@ -41,65 +41,164 @@ pub struct Tsqr {
 /// the L2 cache while LAPACK factors it.
 const CHUNK_ROWS: usize = 8192;
 
-/// A rank's own rows factored the TSQR way inside the rank: each chunk of
-/// [`CHUNK_ROWS`] rows by LAPACK (`A_c = Q_c R_c`), then the stacked `R_c` once more
+/// A rank's own rows factored the TSQR way inside the rank, in place: each chunk of
+/// [`CHUNK_ROWS`] rows by LAPACK's Householder QR (`A_c = Q_c R_c`, `dgeqrf` on a
+/// column-major copy in a scratch buffer that stays in cache; the reflectors are stored
+/// back over the chunk's own rows, column-major), then the stacked `R_c` once more
 /// (`[R_1; ...; R_k] = Q_top R`). LAPACK's Householder QR of a tall panel is bound by
-/// memory bandwidth; in chunks it runs from cache.
+/// memory bandwidth; in chunks it runs from cache, and working in place touches no new
+/// memory (fresh pages cost as much as the arithmetic here).
 #[derive(Debug)]
 struct LocalQr {
-    chunks: Vec<Array2<f64>>,
+    /// The rank's rows (padded to at least `n`), chunk by chunk holding the reflectors.
+    a: Array2<f64>,
+    /// Each chunk's rows and the `n x n` upper triangular `T` of its reflectors' compact
+    /// WY form `Q_c = I - V T V^T` (column-major).
+    chunks: Vec<(std::ops::Range<usize>, Vec<f64>)>,
     top: Array2<f64>,
     r: Array2<f64>,
+    /// The rank's rows (before any padding).
+    rows: usize,
 }
 
 impl LocalQr {
-    fn new(a: &Array2<f64>) -> LocalQr {
+    fn new(a: Array2<f64>) -> LocalQr {
         let (m, n) = a.dim();
+        // fewer rows than columns (or none): zero rows added make the block square; they
+        // change neither R nor, with R nonsingular, the real rows of Q (the added rows of
+        // Q solve Q_pad R = 0), and `explicit_q` leaves them out
+        let mut a = if m < n {
+            concatenate![Axis(0), a, Array2::zeros((n - m, n))]
+        } else if a.is_standard_layout() {
+            a
+        } else {
+            a.as_standard_layout().into_owned()
+        };
+        let total = a.nrows();
         let step = CHUNK_ROWS.max(n);
+        let mut scratch = vec![0.0; (step + n) * n];
         let mut chunks = Vec::new();
         let mut rs = Vec::new();
         let mut start = 0;
-        while start < m {
+        while start < total {
             // the last chunk takes the remainder if it would be shorter than n
-            let end = if m - start < step + n {
-                m
+            let end = if total - start < step + n {
+                total
             } else {
                 start + step
             };
-            let (q, r) = local_qr(&a.slice(s![start..end, ..]).to_owned());
-            chunks.push(q);
-            rs.push(r);
+            let rows = end - start;
+            let region = &mut a.as_slice_mut().expect("row-major")[start * n..end * n];
+            let col_major = &mut scratch[..rows * n];
+            transpose_into(region, rows, n, col_major);
+            let t = recursive_qr(rows, n, col_major);
+            rs.push(Array2::from_shape_fn((n, n), |(i, j)| {
+                if j >= i {
+                    col_major[j * rows + i]
+                } else {
+                    0.0
+                }
+            }));
+            region.copy_from_slice(col_major);
+            chunks.push((start..end, t));
             start = end;
         }
-        if chunks.len() == 1 {
-            let r = rs.pop().expect("one chunk");
-            return LocalQr {
-                chunks,
-                top: Array2::eye(n),
-                r,
-            };
+        let (top, r) = if chunks.len() == 1 {
+            (Array2::eye(n), rs.pop().expect("one chunk"))
+        } else {
+            let views: Vec<_> = rs.iter().map(|r| r.view()).collect();
+            local_qr(&concatenate(Axis(0), &views).expect("n columns each"))
+        };
+        LocalQr {
+            a,
+            chunks,
+            top,
+            r,
+            rows: m,
         }
-        let views: Vec<_> = rs.iter().map(|r| r.view()).collect();
-        let stacked = ndarray::concatenate(Axis(0), &views).expect("n columns each");
-        let (top, r) = local_qr(&stacked);
-        LocalQr { chunks, top, r }
     }
 
-    /// This rank's rows of `Q C` for an `n x n` block `C` of the tree's `Q`.
-    fn times(&self, c: &Array2<f64>) -> Array2<f64> {
+    /// This rank's rows of `Q C` for an `n x n` block `C` of the tree's `Q`, formed in
+    /// place of the reflectors: chunk by chunk, `Q_c B = [B; 0] - V (T (V_1^T B))` with
+    /// `B` the chunk's `n x n` block of `Q_top C` and `V_1` the top of `V` (unit lower
+    /// triangular): one `dgemm` of the chunk's rows.
+    fn explicit_q_times(mut self, c: &Array2<f64>) -> Array2<f64> {
         let n = c.ncols();
         let tc = self.top.dot(c);
-        let rows: usize = self.chunks.iter().map(|q| q.nrows()).sum();
-        let mut out = Array2::zeros((rows, n));
-        let mut at = 0;
-        for (k, q) in self.chunks.iter().enumerate() {
-            let block = tc.slice(s![k * n..(k + 1) * n, ..]);
-            let mut dst = out.slice_mut(s![at..at + q.nrows(), ..]);
-            general_mat_mul(1.0, q, &block, 0.0, &mut dst);
-            at += q.nrows();
+        let step = CHUNK_ROWS.max(n);
+        let mut scratch = vec![0.0; (step + n) * n];
+        for (k, (range, t)) in self.chunks.iter().enumerate() {
+            let rows = range.len();
+            let region =
+                &mut self.a.as_slice_mut().expect("row-major")[range.start * n..range.end * n];
+            let v = &mut scratch[..rows * n];
+            v.copy_from_slice(region);
+            // V: unit diagonal, zeros above (R is stored there)
+            for j in 0..n {
+                v[j * rows + j] = 1.0;
+                for i in 0..j {
+                    v[j * rows + i] = 0.0;
+                }
+            }
+            let v = ndarray::ArrayView2::from_shape((rows, n).f(), v).expect("rows x n");
+            let t = ndarray::ArrayView2::from_shape((n, n).f(), t).expect("n x n");
+            let b = tc.slice(s![k * n..(k + 1) * n, ..]);
+            let w = t.dot(&v.slice(s![..n, ..]).t().dot(&b));
+            let mut out = ndarray::ArrayViewMut2::from_shape((rows, n), region).expect("rows x n");
+            general_mat_mul(-1.0, &v, &w, 0.0, &mut out);
+            let mut top = out.slice_mut(s![..n, ..]);
+            top += &b;
         }
-        out
+        if self.rows < self.a.nrows() {
+            self.a.slice_move(s![..self.rows, ..])
+        } else {
+            self.a
+        }
     }
+}
+
+/// `dst` (`m x n` column-major) = `src` (`m x n` row-major), in tiles of 8 rows so that
+/// each write fills a cache line.
+fn transpose_into(src: &[f64], m: usize, n: usize, dst: &mut [f64]) {
+    const TILE: usize = 8;
+    for i0 in (0..m).step_by(TILE) {
+        let i1 = (i0 + TILE).min(m);
+        for j in 0..n {
+            for i in i0..i1 {
+                dst[j * m + i] = src[i * n + j];
+            }
+        }
+    }
+}
+
+/// LAPACK's recursive Householder QR (`dgeqrt3`, Elmroth and Gustavson 2000: level-3 BLAS
+/// throughout) of the `m x n` column-major matrix `a` (`m >= n`), in place: `R` above
+/// the diagonal, the reflectors `V` below (unit diagonal implied); returns the `n x n`
+/// upper triangular `T` of `Q = I - V T V^T`, column-major.
+///
+/// # Panics
+/// If LAPACK reports an illegal argument (a bug here: the sizes are checked).
+fn recursive_qr(m: usize, n: usize, a: &mut [f64]) -> Vec<f64> {
+    assert!(m >= n && a.len() == m * n);
+    let dim = |x: usize| i32::try_from(x).expect("a chunk of fewer than 2^31 rows");
+    let (mi, ni) = (dim(m), dim(n));
+    let mut t = vec![0.0; n * n];
+    let mut info = 0;
+    // SAFETY: a is m x n column-major with leading dimension m, t is n x n with leading
+    // dimension n, as dgeqrt3 reads and writes them; no other memory is touched.
+    unsafe {
+        lapack_sys::dgeqrt3_(
+            &mi,
+            &ni,
+            a.as_mut_ptr(),
+            &mi,
+            t.as_mut_ptr(),
+            &ni,
+            &mut info,
+        );
+    }
+    assert_eq!(info, 0, "dgeqrt3 argument {} illegal", -info);
+    t
 }
 
 /// LAPACK's reduced QR of `a` (`m >= n`): `Q` `m x n`, `R` `n x n`.
@@ -114,8 +213,9 @@ fn local_qr(a: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
 
 impl Tsqr {
     /// Factors the matrix whose rows `first .. first + a.nrows()` this rank holds in `a`
-    /// (every rank at least `n` rows). Collective over `comm`.
-    pub fn new(comm: &Comm, a: &Array2<f64>) -> Tsqr {
+    /// (any number of rows on a rank, at least `n` in all), in place: `a`'s memory keeps
+    /// the reflectors. Collective over `comm`.
+    pub fn new(comm: &Comm, a: Array2<f64>) -> Tsqr {
         let n = a.ncols();
         let local = LocalQr::new(a);
         let mut r = local.r.clone();
@@ -156,8 +256,8 @@ impl Tsqr {
     }
 
     /// This rank's rows of the explicit `Q` (`m_r x n`, orthonormal columns over all
-    /// ranks). Collective.
-    pub fn explicit_q(&self, comm: &Comm) -> Array2<f64> {
+    /// ranks), formed in the factored matrix's memory. Collective.
+    pub fn explicit_q(self, comm: &Comm) -> Array2<f64> {
         let n = self.r.ncols();
         // the n x n block of the tree's Q that multiplies this rank's local Q
         let mut c = Array2::eye(n);
@@ -173,7 +273,7 @@ impl Tsqr {
                 c = both.slice(s![..n, ..]).to_owned();
             }
         }
-        self.local.times(&c)
+        self.local.explicit_q_times(&c)
     }
 }
 
@@ -241,13 +341,16 @@ pub fn check_full_rank(r: &Array2<f64>) -> Result<()> {
 }
 
 /// The least-squares solution `x = argmin ||A x - b||` of the matrix whose rows this
-/// rank holds (`a`, with `b`'s matching entries), by TSQR; `x` on every rank.
-/// A rank-deficient `A` is an error naming the column. Collective.
-pub fn least_squares(comm: &Comm, a: &Array2<f64>, b: &Array1<f64>) -> Result<Array1<f64>> {
-    let f = Tsqr::new(comm, a);
-    check_full_rank(&f.r)?;
-    let q = f.explicit_q(comm);
-    let qtb = q.t().dot(b);
-    let qtb = Array1::from(comm.sum_each(qtb.as_slice().expect("contiguous")));
-    Ok(back_substitute(&f.r, &qtb))
+/// rank holds (`a`, with `b`'s matching entries), and the residual norm `||A x - b||`;
+/// both on every rank. By TSQR of the augmented matrix `[A b]`: its `R` is
+/// `[[R, Q^T b], [0, rho]]`, so `x = R^-1 Q^T b` and `||A x - b|| = |rho|` with `Q`
+/// applied implicitly, never formed. A rank-deficient `A` is an error naming the column. Collective.
+pub fn least_squares(comm: &Comm, a: &Array2<f64>, b: &Array1<f64>) -> Result<(Array1<f64>, f64)> {
+    let n = a.ncols();
+    let augmented = concatenate![Axis(1), a.view(), b.view().insert_axis(Axis(1))];
+    let f = Tsqr::new(comm, augmented);
+    let r = f.r.slice(s![..n, ..n]).to_owned();
+    check_full_rank(&r)?;
+    let qtb = f.r.slice(s![..n, n]).to_owned();
+    Ok((back_substitute(&r, &qtb), f.r[[n, n]].abs()))
 }
