@@ -16,6 +16,7 @@ use ndarray_linalg::QR;
 use std::process::ExitCode;
 use std::time::Instant;
 use tessera::cli::{self, Extents};
+use tessera::driver::report::{CommandReport, Verdict};
 use tessera::io::checkpoint::Param;
 use tessera::linalg::dense;
 use tessera::linalg::dense::summa;
@@ -31,6 +32,33 @@ use tessera::{Error, Result};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Write a JSON report (parameters, process grid, times and rates, checks) to FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    report: Option<std::path::PathBuf>,
+}
+
+/// What a command measured and checked, for the `--report`.
+#[derive(Default)]
+struct Record {
+    parameters: Vec<(String, Param)>,
+    decomposition: String,
+    /// Times (seconds) and rates.
+    performance: Vec<(String, f64)>,
+    /// The figures the checks rest on.
+    figures: Vec<(String, f64)>,
+}
+
+impl Record {
+    fn int(&mut self, name: &str, value: usize) {
+        self.parameters
+            .push((name.into(), Param::Int(value as i64)));
+    }
+    fn perf(&mut self, name: &str, value: f64) {
+        self.performance.push((name.into(), value));
+    }
+    fn figure(&mut self, name: &str, value: f64) {
+        self.figures.push((name.into(), value));
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -113,10 +141,13 @@ fn main() -> ExitCode {
 }
 
 fn run(parallel: &Parallel) -> Result<()> {
+    // one-shot commands with nothing to save: SIGTERM and SIGUSR1 end them at once
+    tessera::signals::stop_signals_end_the_process();
     let Some(cli) = parallel.agree(cli::parse::<Cli>(parallel))? else {
         return Ok(());
     };
-    match cli.command {
+    let mut record = Record::default();
+    let (name, result) = match cli.command {
         Command::Gemm {
             size,
             shape,
@@ -128,20 +159,24 @@ fn run(parallel: &Parallel) -> Result<()> {
             transpose_b,
             input,
             output,
-        } => gemm(
-            parallel,
-            GemmArgs {
-                size,
-                shape,
-                block,
-                procs,
-                check_dense,
-                repeat,
-                transpose_a,
-                transpose_b,
-                input,
-                output,
-            },
+        } => (
+            "dense gemm",
+            gemm(
+                parallel,
+                &mut record,
+                GemmArgs {
+                    size,
+                    shape,
+                    block,
+                    procs,
+                    check_dense,
+                    repeat,
+                    transpose_a,
+                    transpose_b,
+                    input,
+                    output,
+                },
+            ),
         ),
         Command::Tsqr {
             rows,
@@ -149,9 +184,47 @@ fn run(parallel: &Parallel) -> Result<()> {
             method,
             check_dense,
             repeat,
-        } => tsqr(parallel, rows, cols, &method, check_dense, repeat),
-        Command::Lstsq { input, rows, cols } => lstsq(parallel, input, rows, cols),
+        } => (
+            "dense tsqr",
+            tsqr(
+                parallel,
+                &mut record,
+                rows,
+                cols,
+                &method,
+                check_dense,
+                repeat,
+            ),
+        ),
+        Command::Lstsq { input, rows, cols } => (
+            "dense lstsq",
+            lstsq(parallel, &mut record, input, rows, cols),
+        ),
+    };
+    // a report for a run that computed something (validated or not), none for bad input
+    let verdict = match &result {
+        Ok(()) => Some(Verdict::Validates),
+        Err(Error::NotValidated(why)) => Some(Verdict::DoesNotValidate(why.clone())),
+        Err(_) => None,
+    };
+    if let (Some(path), Some(verdict)) = (&cli.report, verdict) {
+        let written = if parallel.is_root() {
+            CommandReport {
+                simulation: name,
+                parameters: &record.parameters,
+                ranks: parallel.size(),
+                decomposition: &record.decomposition,
+                performance: &record.performance,
+                verdict: &verdict,
+                figures: &record.figures,
+            }
+            .write(path)
+        } else {
+            Ok(())
+        };
+        parallel.agree(written)?;
     }
+    result
 }
 
 /// The process grid `--procs` names, or the squarest one with rows >= cols.
@@ -193,7 +266,7 @@ struct GemmArgs {
     output: Option<std::path::PathBuf>,
 }
 
-fn gemm(parallel: &Parallel, args: GemmArgs) -> Result<()> {
+fn gemm(parallel: &Parallel, record: &mut Record, args: GemmArgs) -> Result<()> {
     let GemmArgs {
         size,
         shape,
@@ -343,6 +416,25 @@ fn gemm(parallel: &Parallel, args: GemmArgs) -> Result<()> {
         );
     }
     let mut ok = worst <= 1.0;
+    for (name, v) in [
+        ("m", m),
+        ("k", k),
+        ("n", n),
+        ("transpose_a", transpose_a.into()),
+        ("transpose_b", transpose_b.into()),
+    ] {
+        record.int(name, v);
+    }
+    record.decomposition = format!(
+        "{pr}x{pc} process grid, blocks {}x{}, k blocks {kblock}",
+        rows_a.block, cols_b.block
+    );
+    record.perf("seconds", best);
+    record.perf("gflops", flops / best / 1e9);
+    record.perf("redistribute_seconds", r);
+    record.perf("panel_wait_seconds", w);
+    record.perf("multiply_seconds", x);
+    record.figure("probe_error_over_bound", worst);
     if check_dense {
         let (ga, gb, gc) = (a.gather(&grid), b.gather(&grid), c.gather(&grid));
         let dense = ga.dot(&gb);
@@ -353,6 +445,8 @@ fn gemm(parallel: &Parallel, args: GemmArgs) -> Result<()> {
             println!("  dense check: max |C - A B| = {diff:.3e} (bound {bound:.3e})");
         }
         ok &= diff <= bound;
+        record.figure("dense_max_error", diff);
+        record.figure("dense_bound", bound);
     }
     if let Some(path) = output_file {
         let dir = path.parent().expect("a file in a directory");
@@ -551,6 +645,7 @@ fn norm_rows(parallel: &Parallel, a: &Array2<f64>) -> f64 {
 
 fn tsqr(
     parallel: &Parallel,
+    record: &mut Record,
     rows: usize,
     cols: usize,
     method: &str,
@@ -634,6 +729,19 @@ fn tsqr(
         );
     }
     let mut ok = residual <= bound && orth <= bound;
+    record.int("rows", rows);
+    record.int("cols", cols);
+    record
+        .parameters
+        .push(("method".into(), Param::Text(method.into())));
+    record.decomposition = format!("rows split over {} ranks", parallel.size());
+    record.perf("seconds", seconds);
+    record.perf("factor_seconds", factor_seconds);
+    record.perf("explicit_q_seconds", seconds - factor_seconds);
+    record.perf("gflops", flops / seconds / 1e9);
+    record.figure("residual_a_minus_qr", residual);
+    record.figure("orthogonality_qtq_minus_i", orth);
+    record.figure("bound", bound);
     if check_dense {
         // LAPACK's R of the whole matrix, rows normalised to a positive diagonal (QR is
         // unique up to those signs)
@@ -662,6 +770,7 @@ fn tsqr(
             );
         }
         ok &= diff <= bound * scale;
+        record.figure("r_minus_lapack_r", diff);
     }
     if !ok {
         return Err(Error::NotValidated(
@@ -733,6 +842,7 @@ fn read_system(
 
 fn lstsq(
     parallel: &Parallel,
+    record: &mut Record,
     input: Option<std::path::PathBuf>,
     rows: usize,
     cols: usize,
@@ -774,6 +884,14 @@ fn lstsq(
     let relative = g / (na * (na * nx + nb));
     let bound = 10.0 * n as f64 * f64::EPSILON * (m as f64).sqrt();
     let mut ok = relative <= bound;
+    record.int("rows", m);
+    record.int("cols", n);
+    record.decomposition = format!("rows split over {} ranks", parallel.size());
+    record.perf("seconds", seconds);
+    record.figure("normal_equations_residual", relative);
+    record.figure("bound", bound);
+    record.figure("residual_norm", residual);
+    record.figure("rho", rho);
     if parallel.is_root() {
         println!("  time {seconds:.4} s; ||A x - b|| = {residual:.12e}, |rho| of the QR of [A b] = {rho:.12e}");
         println!(
@@ -792,6 +910,7 @@ fn lstsq(
             println!("  max |x - x*| = {err:.3e} (the system is consistent: x* known)");
         }
         ok &= err <= 1e-10;
+        record.figure("max_error_vs_known_solution", err);
     }
     if !ok {
         return Err(Error::NotValidated(

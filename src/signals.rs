@@ -25,6 +25,17 @@ pub fn install() {
     }
 }
 
+/// For one-shot commands (no steps, nothing to checkpoint): the stop signals end the
+/// process at once, as if no handler were installed, so `scancel` and a time limit end
+/// the job without waiting for the kill that follows. Call it after [`install`].
+pub fn stop_signals_end_the_process() {
+    let always = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    for signal in STOP_SIGNALS {
+        signal_hook::flag::register_conditional_default(signal, Arc::clone(&always))
+            .expect("installing a signal handler");
+    }
+}
+
 /// The signal that asked this process to stop, if one did.
 pub fn requested() -> Option<i32> {
     let received = RECEIVED.get()?.load(Ordering::Relaxed);

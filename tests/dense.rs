@@ -12,7 +12,13 @@ fn summa_equals_the_dense_product_on_any_grid_and_block() {
     const TA: &str = "--transpose-a";
     const TB: &str = "--transpose-b";
     // (ranks, grid, block, shape MxKxN of op(A) op(B), transposes)
-    type Case<'a> = (usize, Option<&'a str>, Option<&'a str>, &'a str, &'a [&'a str]);
+    type Case<'a> = (
+        usize,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a str,
+        &'a [&'a str],
+    );
     let cases: &[Case] = &[
         (1, None, None, "37x23x29", &[]),
         (1, None, Some("4"), "37x23x29", &[]),
@@ -75,6 +81,7 @@ fn matrices(path: &std::path::Path) -> Vec<(Vec<usize>, Vec<f64>)> {
 fn matrices_written_on_three_ranks_are_read_on_two_with_the_same_bits() {
     let dir = temp_dir();
     let (first, second) = (dir.path().join("three"), dir.path().join("two"));
+    let report = dir.path().join("report.json");
     // written from a 3x1 grid with blocks of 4; read back on a 1x2 grid with blocks of 3
     let a = [
         "gemm",
@@ -86,14 +93,7 @@ fn matrices_written_on_three_ranks_are_read_on_two_with_the_same_bits() {
         first.to_str().unwrap(),
     ];
     let r = mpirun(3, DENSE, &a);
-    assert_eq!(
-        r.status,
-        Some(0),
-        "{}
-{}",
-        r.stdout,
-        r.stderr
-    );
+    assert_eq!(r.status, Some(0), "{}\n{}", r.stdout, r.stderr);
     let file = first.join("dense-gemm_00000000.h5");
     let b = [
         "gemm",
@@ -106,17 +106,26 @@ fn matrices_written_on_three_ranks_are_read_on_two_with_the_same_bits() {
         "--check-dense",
         "--output",
         second.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
     ];
     let r = mpirun(2, DENSE, &b);
-    assert_eq!(
-        r.status,
-        Some(0),
-        "{}
-{}",
-        r.stdout,
-        r.stderr
-    );
+    assert_eq!(r.status, Some(0), "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("Solution validates"), "{}", r.stdout);
+    // the JSON report says what ran, where, and how it checked
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["simulation"], "dense gemm");
+    assert_eq!(json["ranks"], 2);
+    assert_eq!(json["parameters"]["m"], 37);
+    assert!(json["decomposition"]
+        .as_str()
+        .unwrap()
+        .starts_with("1x2 process grid"));
+    assert_eq!(json["validation"]["verdict"], "validates");
+    assert!(json["performance"]["gflops"].as_f64().unwrap() > 0.0);
+    let probe = &json["validation"]["figures"]["probe_error_over_bound"];
+    assert!(probe.as_f64().unwrap() <= 1.0);
     let (one, two) = (
         matrices(&file),
         matrices(&second.join("dense-gemm_00000000.h5")),

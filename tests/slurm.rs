@@ -2,7 +2,8 @@
 //! completes and its checkpoint equals a direct mpirun run bitwise; a request the node
 //! can never satisfy fails at submission; a job with a short time limit gets its early
 //! warning signal, checkpoints and exits 75, and a resubmitted job resumes with
-//! `--restart auto` and ends bitwise where an uninterrupted run ends. One test function,
+//! `--restart auto` and ends bitwise where an uninterrupted run ends; the dense script runs
+//! its one-shot command on the job's tasks and ends with its exit status. One test function,
 //! so the jobs run one after another on the two cores and the daemons stop at the end.
 mod common;
 use common::*;
@@ -260,6 +261,63 @@ fn batch_scripts_run_stop_before_the_limit_and_resume_on_a_real_slurm() {
         &["particles/position", "particles/velocity"],
         "nbody: sbatch on 2 tasks vs mpirun on 1",
     );
+
+    // 1e. the dense script (a one-shot command, no launch.sh job flags) on 2 tasks: a
+    // product on a 2x1 grid validates; a TSQR's R is mpirun's on 2 ranks to the last
+    // digit; a refused command ends the job with dense's exit status (2, usage)
+    let dense = |args: &[&str], name: &str| {
+        let log = tmp.path().join(format!("{name}.log"));
+        let mut a = vec!["--ntasks=2", "scripts/slurm/dense.sbatch"];
+        a.extend_from_slice(args);
+        let job = slurm
+            .submit(&a, &tmp.path().join(name), &log)
+            .expect("sbatch dense");
+        let (state, exit) = slurm.wait(&job, Duration::from_secs(60));
+        (state, exit, read(&log))
+    };
+    let (state, exit, text) = dense(
+        &[
+            "gemm",
+            "--shape",
+            "300x200x100",
+            "--block",
+            "16",
+            "--check-dense",
+        ],
+        "dense-gemm",
+    );
+    assert_eq!(
+        (state.as_str(), exit.as_str()),
+        ("COMPLETED", "0:0"),
+        "{text}"
+    );
+    assert!(text.contains("2x1 process grid"), "{text}");
+    assert!(text.contains("dense check:"), "{text}");
+    assert!(text.contains("Solution validates"), "{text}");
+    let tsqr_args = ["tsqr", "--rows", "20000", "--cols", "8"];
+    let (state, exit, text) = dense(&tsqr_args, "dense-tsqr");
+    assert_eq!(
+        (state.as_str(), exit.as_str()),
+        ("COMPLETED", "0:0"),
+        "{text}"
+    );
+    assert!(text.contains("rows split over 2 ranks"), "{text}");
+    assert!(text.contains("Solution validates"), "{text}");
+    let direct = mpirun(2, DENSE, &tsqr_args).expect_ok("dense tsqr on 2 ranks");
+    let r_line = |t: &str| {
+        t.lines()
+            .find(|l| l.trim_start().starts_with("R[0,0] ="))
+            .unwrap_or_else(|| panic!("no R line in\n{t}"))
+            .to_string()
+    };
+    assert_eq!(
+        r_line(&text),
+        r_line(&direct.stdout),
+        "dense tsqr: sbatch vs mpirun"
+    );
+    let (state, exit, text) = dense(&["gemm", "--size", "0"], "dense-refused");
+    assert_eq!((state.as_str(), exit.as_str()), ("FAILED", "2:0"), "{text}");
+    assert!(text.contains("--size: must be at least 1"), "{text}");
 
     // 5. more tasks than the node has CPUs: refused at submission, not left pending
     let why = slurm

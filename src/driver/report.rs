@@ -250,6 +250,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict in the report's words, and its detail.
+    pub fn words(&self) -> (&'static str, Option<String>) {
+        match self {
+            Verdict::Validates => ("validates", None),
+            Verdict::DoesNotValidate(why) => ("does not validate", Some(why.clone())),
+            Verdict::NotChecked => ("not checked", None),
+            Verdict::Stopped(why) => ("stopped", Some(why.clone())),
+        }
+    }
+
     /// `Validates` if `validates`, else `DoesNotValidate(why())`.
     pub fn check(validates: bool, why: impl FnOnce() -> String) -> Verdict {
         if validates {
@@ -281,24 +291,8 @@ pub struct Report<'a> {
 
 impl Report<'_> {
     pub fn json(&self) -> Value {
-        let parameters: Map<String, Value> = self
-            .parameters
-            .iter()
-            .map(|(n, p)| {
-                let v = match p {
-                    crate::io::checkpoint::Param::Int(i) => json!(i),
-                    crate::io::checkpoint::Param::Float(f) => json!(f),
-                    crate::io::checkpoint::Param::Text(t) => json!(t),
-                };
-                (n.clone(), v)
-            })
-            .collect();
-        let (verdict, detail) = match self.verdict {
-            Verdict::Validates => ("validates", None),
-            Verdict::DoesNotValidate(why) => ("does not validate", Some(why.clone())),
-            Verdict::NotChecked => ("not checked", None),
-            Verdict::Stopped(why) => ("stopped", Some(why.clone())),
-        };
+        let parameters = parameters_json(self.parameters);
+        let (verdict, detail) = self.verdict.words();
         let figures: Map<String, Value> = self
             .figures
             .iter()
@@ -324,6 +318,60 @@ impl Report<'_> {
     /// Writes the report to `path` (rank 0 calls it).
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(&self.json()).expect("a JSON value prints");
+        std::fs::write(path, text + "\n")
+            .map_err(|e| Error::io(format!("writing the report {}", path.display()), e))
+    }
+}
+
+/// Run parameters as a JSON object.
+fn parameters_json(parameters: &[(String, crate::io::checkpoint::Param)]) -> Map<String, Value> {
+    parameters
+        .iter()
+        .map(|(n, p)| {
+            let v = match p {
+                crate::io::checkpoint::Param::Int(i) => json!(i),
+                crate::io::checkpoint::Param::Float(f) => json!(f),
+                crate::io::checkpoint::Param::Text(t) => json!(t),
+            };
+            (n.clone(), v)
+        })
+        .collect()
+}
+
+/// The report of a one-shot command (a dense product or factorisation: no steps, no
+/// checkpoints), in the run report's schema: the same keys where they apply, the
+/// measured times and rates under `performance`.
+pub struct CommandReport<'a> {
+    pub simulation: &'a str,
+    pub parameters: &'a [(String, crate::io::checkpoint::Param)],
+    pub ranks: usize,
+    pub decomposition: &'a str,
+    /// Named times (seconds) and rates.
+    pub performance: &'a [(String, f64)],
+    pub verdict: &'a Verdict,
+    pub figures: &'a [(String, f64)],
+}
+
+impl CommandReport<'_> {
+    /// Writes the report to `path` (rank 0 calls it).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let figures = |xs: &[(String, f64)]| -> Map<String, Value> {
+            xs.iter().map(|(n, v)| (n.clone(), json!(v))).collect()
+        };
+        let parameters = parameters_json(self.parameters);
+        let (verdict, detail) = self.verdict.words();
+        let value = json!({
+            "tessera": env!("CARGO_PKG_VERSION"),
+            "simulation": self.simulation,
+            "command_line": std::env::args().collect::<Vec<_>>(),
+            "parameters": parameters,
+            "ranks": self.ranks,
+            "threads_per_rank": 1,
+            "decomposition": self.decomposition,
+            "performance": figures(self.performance),
+            "validation": {"verdict": verdict, "detail": detail, "figures": figures(self.figures)},
+        });
+        let text = serde_json::to_string_pretty(&value).expect("a JSON value prints");
         std::fs::write(path, text + "\n")
             .map_err(|e| Error::io(format!("writing the report {}", path.display()), e))
     }
