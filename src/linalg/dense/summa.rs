@@ -3,7 +3,7 @@
 //! transpose.
 //!
 //! The `k` dimension is walked in panels (at most [`PANEL`] wide, never across a block
-//! boundary): for each, the process column holding `op(A)`'s panel broadcasts its piece
+//! boundary; on one rank, whole blocks): for each, the process column holding `op(A)`'s panel broadcasts its piece
 //! along each process row, the process row holding `op(B)`'s panel broadcasts along each
 //! process column, and every rank adds `alpha A_panel B_panel` to its block of `C` by
 //! BLAS `dgemm` (ndarray's `general_mat_mul` on OpenBLAS). The next panel's broadcasts
@@ -147,13 +147,19 @@ pub fn summa(
     } else if beta != 1.0 {
         c.local.mapv_inplace(|x| beta * x);
     }
-    // the panels: pieces of at most PANEL within each k block
+    // the panels: pieces of at most PANEL within each k block; on one rank nothing is
+    // broadcast and a whole block is one dgemm (fewer passes over C)
+    let width = if grid.rows * grid.cols == 1 {
+        a.cols.block
+    } else {
+        PANEL
+    };
     let panels: Vec<std::ops::Range<usize>> = (0..a.cols.blocks())
         .flat_map(|kb| {
             let r = a.cols.block_range(kb);
             (r.start..r.end)
-                .step_by(PANEL)
-                .map(move |s| s..(s + PANEL).min(r.end))
+                .step_by(width)
+                .map(move |s| s..(s + width).min(r.end))
         })
         .collect();
     let mut pool: Vec<Vec<f64>> = Vec::new();
