@@ -39,6 +39,9 @@
 # 2) the NB with the lowest median factor+Q time; the table names both. Results: one row
 # per rank count in results-tsqr-STAMP.csv, pdgeqrf's medians at every NB (with the same
 # ratios at that NB) in results-tsqr-pdgeqrf-STAMP.csv. One BLAS thread per rank throughout.
+# Chart: runs/bench-dense/chart-STAMP.png (scripts/bench-dense-chart.py, from this run's CSVs;
+# matplotlib installed by pip if missing, no chart without it): GEMM GFLOP/s and QR seconds
+# (factor, with the time to form Q stacked on it) per rank count, one panel per part run.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
@@ -99,6 +102,10 @@ if ! [[ -e /usr/lib/x86_64-linux-gnu/libscalapack-openmpi.so ]]; then
     apt-get install -y -q libscalapack-openmpi-dev >/dev/null \
         || { apt-get update -q >/dev/null && apt-get install -y -q libscalapack-openmpi-dev >/dev/null; }
 fi
+python3 -c "import matplotlib" 2>/dev/null || {
+    echo "== installing matplotlib for the chart (pip)"
+    python3 -m pip install -q matplotlib >/dev/null || echo "bench-dense: no matplotlib: no chart" >&2
+}
 echo "== building (cargo build --release --bin dense; the C references)"
 cargo build --release --quiet --bin dense
 WORK=$(mktemp -d)
@@ -114,7 +121,8 @@ if [[ $ONLY != gemm ]]; then
 fi
 
 STAMP=$(date +%Y%m%d-%H%M%S)
-echo "bench-dense: ranks ${RANK_LIST[*]}, $REPS repetitions; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "bench-dense: ranks ${RANK_LIST[*]}, $REPS repetitions; $MACHINE"
 
 # mpirun for $1 ranks, in the array MPIRUN
 mpirun_for() {
@@ -297,3 +305,14 @@ if [[ $ONLY != gemm ]]; then
     [[ $ONLY == tsqr ]] || echo
     bench_tsqr
 fi
+
+# the chart of this run's CSVs: a panel for each part run (no failure without matplotlib)
+CHART_ARGS=(--note "$MACHINE; run $STAMP" -o "$RESULTS/chart-$STAMP.png")
+if [[ $ONLY != tsqr ]]; then
+    CHART_ARGS+=(--gemm "$RESULTS/results-$STAMP.csv" --gemm-raw "$RESULTS/raw-$STAMP.csv")
+fi
+if [[ $ONLY != gemm ]]; then
+    CHART_ARGS+=(--tsqr "$RESULTS/results-tsqr-$STAMP.csv" --tsqr-raw "$RESULTS/raw-tsqr-$STAMP.csv")
+fi
+echo
+python3 scripts/bench-dense-chart.py "${CHART_ARGS[@]}" || echo "bench-dense: the chart failed (the results above stand)" >&2
