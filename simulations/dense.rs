@@ -1,6 +1,5 @@
-//! `dense`: distributed dense linear algebra (issue "Linear algebra II", in progress):
-//! SUMMA products on a 2D process grid, tall-skinny QR and least squares on a row
-//! partition.
+//! `dense`: distributed dense linear algebra: SUMMA products (with transposes, from and
+//! to HDF5) on a 2D process grid, tall-skinny QR and least squares on a row partition.
 //!
 //!     mpirun -n 2 target/release/dense gemm --size 4096 [--block 256] [--procs 2x1]
 //!     mpirun -n 2 target/release/dense tsqr --rows 4000000 --cols 32 [--method cholqr2]
@@ -129,6 +128,7 @@ enum Command {
 extern "C" {
     /// OpenBLAS's thread count (libopenblas, linked through ndarray's BLAS).
     fn openblas_set_num_threads(threads: i32);
+    fn openblas_get_num_threads() -> i32;
 }
 
 fn main() -> ExitCode {
@@ -217,12 +217,18 @@ fn run(parallel: &Parallel) -> Result<()> {
                 performance: &record.performance,
                 verdict: &verdict,
                 figures: &record.figures,
+                // SAFETY: a plain query of OpenBLAS's setting
+                threads: unsafe { openblas_get_num_threads() }.max(1) as usize,
             }
             .write(path)
         } else {
             Ok(())
         };
-        parallel.agree(written)?;
+        // the command's own failure (a check that failed) comes first
+        let written = parallel.agree(written);
+        result?;
+        written?;
+        return Ok(());
     }
     result
 }
@@ -325,6 +331,26 @@ fn gemm(parallel: &Parallel, record: &mut Record, args: GemmArgs) -> Result<()> 
     } else {
         (rows_b, cols_b)
     };
+    // MPI counts are 32-bit: every message (a panel, a rank's part of a redistribution or
+    // of a file's band of rows) is at most one rank's block of one matrix
+    let ranks = pr * pc;
+    let largest = [layout_a, layout_b, (rows_a, cols_b)]
+        .iter()
+        .map(|(r, c)| r.count(0).saturating_mul(c.count(0)))
+        .chain([
+            m.div_ceil(ranks).saturating_mul(k),
+            k.div_ceil(ranks).saturating_mul(n),
+            m.div_ceil(ranks).saturating_mul(n),
+        ])
+        .max()
+        .unwrap_or(0);
+    parallel.agree(if largest > i32::MAX as usize {
+        Err(Error::Decomposition(format!(
+            "a rank would hold {largest} values of one matrix, more than an MPI message carries (2^31 - 1): use more ranks"
+        )))
+    } else {
+        Ok(())
+    })?;
     let (stored_a, stored_b) = match &from_file {
         Some((path, [da, db], _)) => (
             dense::io::read(parallel, da, path, &grid, layout_a.0, layout_a.1)?,
@@ -369,6 +395,28 @@ fn gemm(parallel: &Parallel, record: &mut Record, args: GemmArgs) -> Result<()> 
     };
     let (op_a, op_b, a_in, b_in) = (op(transpose_a), op(transpose_b), &stored_a, &stored_b);
     let mut c = DistMatrix::zeros(&grid, rows_a, cols_b);
+    let header = tessera::io::checkpoint::Header {
+        simulation: "dense-gemm".into(),
+        step: 0,
+        time: 0.0,
+        parameters: vec![
+            ("m".into(), Param::Int(m as i64)),
+            ("k".into(), Param::Int(k as i64)),
+            ("n".into(), Param::Int(n as i64)),
+            ("transpose_a".into(), Param::Int(transpose_a.into())),
+            ("transpose_b".into(), Param::Int(transpose_b.into())),
+        ],
+    };
+    let write_all = |w: &mut tessera::io::checkpoint::Writer, c: &DistMatrix| {
+        dense::io::write(w, "matrices/A", &grid, &stored_a)?;
+        dense::io::write(w, "matrices/B", &grid, &stored_b)?;
+        dense::io::write(w, "matrices/C", &grid, c)
+    };
+    if let Some(path) = &output_file {
+        // the directory takes the file before anything is computed
+        let dir = path.parent().expect("a file in a directory");
+        tessera::io::checkpoint::probe(parallel, dir, &header, |w| write_all(w, &c))?;
+    }
     if parallel.is_root() {
         let name = |t: bool, x: &str| if t { format!("{x}^T") } else { x.to_string() };
         println!(
@@ -385,7 +433,9 @@ fn gemm(parallel: &Parallel, record: &mut Record, args: GemmArgs) -> Result<()> 
     for _ in 0..repeat {
         parallel.barrier();
         let t = Instant::now();
-        let times = summa::summa(&grid, 1.0, op_a, a_in, op_b, b_in, 0.0, &mut c)?;
+        let times = parallel.agree(summa::summa(
+            &grid, 1.0, op_a, a_in, op_b, b_in, 0.0, &mut c,
+        ))?;
         parallel.barrier();
         let seconds = t.elapsed().as_secs_f64();
         if seconds < best {
@@ -450,23 +500,7 @@ fn gemm(parallel: &Parallel, record: &mut Record, args: GemmArgs) -> Result<()> 
     }
     if let Some(path) = output_file {
         let dir = path.parent().expect("a file in a directory");
-        let header = tessera::io::checkpoint::Header {
-            simulation: "dense-gemm".into(),
-            step: 0,
-            time: 0.0,
-            parameters: vec![
-                ("m".into(), Param::Int(m as i64)),
-                ("k".into(), Param::Int(k as i64)),
-                ("n".into(), Param::Int(n as i64)),
-                ("transpose_a".into(), Param::Int(transpose_a.into())),
-                ("transpose_b".into(), Param::Int(transpose_b.into())),
-            ],
-        };
-        tessera::io::checkpoint::write(parallel, dir, &header, |w| {
-            dense::io::write(w, "matrices/A", &grid, &stored_a)?;
-            dense::io::write(w, "matrices/B", &grid, &stored_b)?;
-            dense::io::write(w, "matrices/C", &grid, &c)
-        })?;
+        tessera::io::checkpoint::write(parallel, dir, &header, |w| write_all(w, &c))?;
         if parallel.is_root() {
             println!("  wrote A, B and C to {}", path.display());
         }
@@ -509,7 +543,7 @@ fn gemm_input(
             }
         };
         let ((m, k), (k2, n)) = (op(&a, transpose_a), op(&b, transpose_b));
-        if m * k * n == 0 || k != k2 {
+        if m == 0 || k == 0 || n == 0 || k != k2 {
             return Err(format!(
                 "op(A) is {m}x{k} and op(B) is {k2}x{n}: they do not conform for C = op(A) op(B)"
             ));
@@ -613,8 +647,8 @@ fn probe_check(
     parallel.max(worst)
 }
 
-/// The rows `first .. first + len` of the generated tall-skinny matrix: smooth columns
-/// of growing frequency plus a diagonal-ish term, full rank.
+/// Entry `(i, j)` of the generated `m`-row tall-skinny matrix: smooth columns of growing
+/// frequency plus a diagonal-ish term, full rank.
 fn entry_tall(i: usize, j: usize, m: usize) -> f64 {
     let t = i as f64 / m as f64;
     (std::f64::consts::PI * (j + 1) as f64 * t).cos()

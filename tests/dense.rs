@@ -168,6 +168,37 @@ fn matrices_written_on_three_ranks_are_read_on_two_with_the_same_bits() {
         "already exists (not overwritten)",
     );
     assert_eq!(before, std::fs::read(&file).unwrap());
+    // a transposed operand from a file, by hand: A (3x2) stored, C = A^T B with
+    // B = [[1, 0], [0, 1], [1, 1]]: [[1 + 5, 3 + 5], [2 + 6, 4 + 6]]
+    let small = dir.path().join("small.h5");
+    {
+        let f = hdf5::File::create(&small).unwrap();
+        dataset(&f, "A", &[3, 2], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        dataset(&f, "B", &[3, 2], &[1.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+    }
+    let product = dir.path().join("product");
+    let t = [
+        "gemm",
+        "--input",
+        small.to_str().unwrap(),
+        "--transpose-a",
+        "--output",
+        product.to_str().unwrap(),
+    ];
+    let r = mpirun(2, DENSE, &t);
+    assert_eq!(r.status, Some(0), "{}\n{}", r.stdout, r.stderr);
+    let c = &matrices(&product.join("dense-gemm_00000000.h5"))[2];
+    assert_eq!(
+        (c.0.clone(), c.1.clone()),
+        (vec![2, 2], vec![6.0, 8.0, 8.0, 10.0])
+    );
+    // an output directory that cannot be made is refused before anything is computed
+    assert_refused(
+        DENSE,
+        2,
+        &["gemm", "--size", "8", "--output", "/dev/null/product"],
+        "/dev/null/product",
+    );
     // bad files: a 1-D /A, an integer /B, shapes that do not conform
     let bad = |name: &str, a: (&[usize], &[f64]), b_shape: &[usize], int_b: bool| {
         let path = dir.path().join(name);
@@ -215,12 +246,20 @@ fn bad_input_is_refused_with_one_line() {
     assert_refused(DENSE, 1, &["gemm", "--block", "0"], "--block");
     assert_refused(DENSE, 1, &["gemm", "--shape", "3x4"], "--shape");
     assert_refused(DENSE, 1, &["gemm", "--size", "0"], "--size");
+    // a block too big for one MPI message (refused before anything is allocated)
+    assert_refused(
+        DENSE,
+        1,
+        &["gemm", "--shape", "50000x50000x2"],
+        "more than an MPI message carries",
+    );
     assert_refused(DENSE, 1, &["qr"], "qr");
 }
 
 #[test]
 fn tsqr_and_cholesky_qr2_factor_on_any_rank_count_and_match_lapack() {
-    // 1001 x 7 on 1-4 ranks; 10 x 6 on 3 ranks: each rank fewer rows than columns
+    // 1001 x 7 on 1-4 ranks; 10 x 6 on 3 ranks: each rank fewer rows than columns;
+    // several chunks per rank
     for (n, method, rows, cols) in [
         (1, "tsqr", "1001", "7"),
         (2, "tsqr", "1001", "7"),
@@ -228,6 +267,9 @@ fn tsqr_and_cholesky_qr2_factor_on_any_rank_count_and_match_lapack() {
         (4, "tsqr", "1001", "7"),
         (3, "cholqr2", "1001", "7"),
         (3, "tsqr", "10", "6"),
+        // chunks of 8192 rows on one rank: 8192 + 8192 + 3616, combined by one more QR
+        (1, "tsqr", "20000", "5"),
+        (2, "tsqr", "40000", "3"),
     ] {
         let a = [
             "tsqr",

@@ -293,11 +293,7 @@ impl Report<'_> {
     pub fn json(&self) -> Value {
         let parameters = parameters_json(self.parameters);
         let (verdict, detail) = self.verdict.words();
-        let figures: Map<String, Value> = self
-            .figures
-            .iter()
-            .map(|(n, v)| (n.clone(), json!(v)))
-            .collect();
+        let figures = figures_json(self.figures);
         json!({
             "tessera": env!("CARGO_PKG_VERSION"),
             "simulation": self.simulation,
@@ -323,6 +319,11 @@ impl Report<'_> {
     }
 }
 
+/// Named numbers as a JSON object.
+fn figures_json(figures: &[(String, f64)]) -> Map<String, Value> {
+    figures.iter().map(|(n, v)| (n.clone(), json!(v))).collect()
+}
+
 /// Run parameters as a JSON object.
 fn parameters_json(parameters: &[(String, crate::io::checkpoint::Param)]) -> Map<String, Value> {
     parameters
@@ -345,6 +346,8 @@ pub struct CommandReport<'a> {
     pub simulation: &'a str,
     pub parameters: &'a [(String, crate::io::checkpoint::Param)],
     pub ranks: usize,
+    /// BLAS threads per rank.
+    pub threads: usize,
     pub decomposition: &'a str,
     /// Named times (seconds) and rates.
     pub performance: &'a [(String, f64)],
@@ -355,9 +358,6 @@ pub struct CommandReport<'a> {
 impl CommandReport<'_> {
     /// Writes the report to `path` (rank 0 calls it).
     pub fn write(&self, path: &Path) -> Result<()> {
-        let figures = |xs: &[(String, f64)]| -> Map<String, Value> {
-            xs.iter().map(|(n, v)| (n.clone(), json!(v))).collect()
-        };
         let parameters = parameters_json(self.parameters);
         let (verdict, detail) = self.verdict.words();
         let value = json!({
@@ -366,10 +366,10 @@ impl CommandReport<'_> {
             "command_line": std::env::args().collect::<Vec<_>>(),
             "parameters": parameters,
             "ranks": self.ranks,
-            "threads_per_rank": 1,
+            "threads_per_rank": self.threads,
             "decomposition": self.decomposition,
-            "performance": figures(self.performance),
-            "validation": {"verdict": verdict, "detail": detail, "figures": figures(self.figures)},
+            "performance": figures_json(self.performance),
+            "validation": {"verdict": verdict, "detail": detail, "figures": figures_json(self.figures)},
         });
         let text = serde_json::to_string_pretty(&value).expect("a JSON value prints");
         std::fs::write(path, text + "\n")

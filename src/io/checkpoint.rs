@@ -104,6 +104,12 @@ impl Writer<'_> {
         Error::io(format!("writing {}", self.tmp.display()), what)
     }
 
+    /// Whether this is the dry run that only counts bytes (see [`Writer`]): a caller may
+    /// skip work whose only use is the data, since `dataset` then reads only the shape.
+    pub fn is_dry_run(&self) -> bool {
+        self.file.is_none()
+    }
+
     /// A root attribute holding `values` (a family's geometry: shape, origin, ...).
     pub fn attr<T: Element>(&mut self, name: &str, values: &[T]) -> Result<()> {
         let Some(file) = &self.file else {

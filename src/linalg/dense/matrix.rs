@@ -112,29 +112,28 @@ impl DistMatrix {
             "this grid's size"
         );
         let me = comm.rank();
+        assert_eq!(
+            (self.prow, self.pcol),
+            (me / self.cols.procs, me % self.cols.procs),
+            "comm numbers this matrix's grid row by row"
+        );
         let (prow, pcol) = (me / cols.procs, me % cols.procs);
+        // the target dimensions this matrix's rows and columns become
+        let (row_dest, col_dest) = if transpose {
+            (cols, rows)
+        } else {
+            (rows, cols)
+        };
         // which of source process (sr, sc)'s local rows and columns go to target process
         // row / column t: the lists both ends compute, in the source's local order
         let selection = |sr: usize, sc: usize| {
-            let mut by_row = vec![Vec::new(); if transpose { cols.procs } else { rows.procs }];
+            let mut by_row = vec![Vec::new(); row_dest.procs];
             for li in 0..self.rows.count(sr) {
-                let g = self.rows.global(sr, li);
-                let t = if transpose {
-                    cols.owner(g)
-                } else {
-                    rows.owner(g)
-                };
-                by_row[t].push(li);
+                by_row[row_dest.owner(self.rows.global(sr, li))].push(li);
             }
-            let mut by_col = vec![Vec::new(); if transpose { rows.procs } else { cols.procs }];
+            let mut by_col = vec![Vec::new(); col_dest.procs];
             for lj in 0..self.cols.count(sc) {
-                let g = self.cols.global(sc, lj);
-                let t = if transpose {
-                    rows.owner(g)
-                } else {
-                    cols.owner(g)
-                };
-                by_col[t].push(lj);
+                by_col[col_dest.owner(self.cols.global(sc, lj))].push(lj);
             }
             (by_row, by_col)
         };

@@ -70,16 +70,7 @@ pub fn check_conformal(
             ),
         ));
     }
-    let on_grid = |x: &DistMatrix| x.rows.procs == grid.rows && x.cols.procs == grid.cols;
-    if !(on_grid(a) && on_grid(b) && on_grid(c)) {
-        return Err(Error::value(
-            "procs",
-            format!(
-                "the matrices are not laid out on this {}x{} process grid",
-                grid.rows, grid.cols
-            ),
-        ));
-    }
+    check_on_grid(grid, &[a, b, c])?;
     if a.rows != c.rows || b.cols != c.cols || a.cols.block != b.rows.block {
         return Err(Error::value(
             "block",
@@ -87,6 +78,24 @@ pub fn check_conformal(
         ));
     }
     Ok(())
+}
+
+/// Whether every matrix is laid out on `grid` (its shape, and this rank's place in it).
+fn check_on_grid(grid: &ProcessGrid2d, matrices: &[&DistMatrix]) -> Result<()> {
+    let on_grid = |x: &DistMatrix| {
+        (x.rows.procs, x.cols.procs, x.prow, x.pcol) == (grid.rows, grid.cols, grid.row, grid.col)
+    };
+    if matrices.iter().all(|x| on_grid(x)) {
+        Ok(())
+    } else {
+        Err(Error::value(
+            "procs",
+            format!(
+                "the matrices are not laid out on this {}x{} process grid",
+                grid.rows, grid.cols
+            ),
+        ))
+    }
 }
 
 /// `C = alpha op(A) op(B) + beta C` (`beta = 0` sets `C` without reading it, as BLAS
@@ -123,6 +132,7 @@ pub fn summa(
         (Op::Transposed, Op::Plain) => b.rows.block,
         (Op::Transposed, Op::Transposed) => a.rows.block,
     };
+    check_on_grid(grid, &[a, b, c])?;
     let clock = Instant::now();
     let a_t;
     let a = match op_a {
@@ -190,7 +200,11 @@ pub fn summa(
                 b.local.slice(s![l..l + w, ..])
             }
         };
-        let strips = if next.is_some() { STRIPS } else { 1 };
+        // strips only while a broadcast is in flight (MPI needs the calls to progress it)
+        let in_flight = next
+            .as_ref()
+            .is_some_and(|p| p.a.is_some() || p.b.is_some());
+        let strips = if in_flight { STRIPS } else { 1 };
         let width = nc.div_ceil(strips).max(1);
         for j in (0..nc).step_by(width) {
             let cols = j..(j + width).min(nc);

@@ -1,11 +1,11 @@
 //! Tall-skinny QR (TSQR, Demmel, Grigori, Hoemmen and Langou 2012) of an `m x n` matrix,
-//! `m >> n`, on a 1D row partition: each rank factors its rows by LAPACK
-//! (`A_r = Q_r R_r`, ndarray-linalg; in cache-sized chunks, themselves combined the same
-//! way), then the `R` factors are combined up a binary tree
+//! `m >> n`, on a 1D row partition: each rank factors its rows in place by LAPACK's
+//! recursive QR (`A_r = Q_r R_r`, `dgeqrt3`; in cache-sized chunks, themselves combined
+//! the same way), then the `R` factors are combined up a binary tree
 //! (`[R_a; R_b] = Q' R'`, `log2 P` message rounds) to the root's `R`, broadcast to every
-//! rank. `Q` stays implicit (the local `Q_r` and the tree's `Q'`) and is made explicit
-//! on request by running the tree down. On top: least squares `min ||A x - b||` by
-//! `x = R^-1 Q^T b`, and CholeskyQR2 for comparison.
+//! rank. `Q` stays implicit (the local reflectors and the tree's `Q'`) and is made
+//! explicit on request by running the tree down. On top: least squares `min ||A x - b||`
+//! by TSQR of `[A b]` (`Q^T b` without forming `Q`), and CholeskyQR2 for comparison.
 //!
 //! Rounding: each rank's LAPACK call and the tree order the sums, so results agree with
 //! one rank's to rounding, not bitwise.
@@ -76,7 +76,7 @@ impl LocalQr {
         };
         let total = a.nrows();
         let step = CHUNK_ROWS.max(n);
-        let mut scratch = vec![0.0; (step + n) * n];
+        let mut scratch = chunk_scratch(n);
         let mut chunks = Vec::new();
         let mut rs = Vec::new();
         let mut start = 0;
@@ -125,8 +125,7 @@ impl LocalQr {
     fn explicit_q_times(mut self, c: &Array2<f64>) -> Array2<f64> {
         let n = c.ncols();
         let tc = self.top.dot(c);
-        let step = CHUNK_ROWS.max(n);
-        let mut scratch = vec![0.0; (step + n) * n];
+        let mut scratch = chunk_scratch(n);
         for (k, (range, t)) in self.chunks.iter().enumerate() {
             let rows = range.len();
             let region =
@@ -171,10 +170,17 @@ fn transpose_into(src: &[f64], m: usize, n: usize, dst: &mut [f64]) {
     }
 }
 
+/// A buffer for the largest chunk of `n` columns (the last chunk takes up to `n - 1`
+/// rows more than [`CHUNK_ROWS`]).
+fn chunk_scratch(n: usize) -> Vec<f64> {
+    vec![0.0; (CHUNK_ROWS.max(n) + n) * n]
+}
+
 /// LAPACK's recursive Householder QR (`dgeqrt3`, Elmroth and Gustavson 2000: level-3 BLAS
 /// throughout) of the `m x n` column-major matrix `a` (`m >= n`), in place: `R` above
 /// the diagonal, the reflectors `V` below (unit diagonal implied); returns the `n x n`
-/// upper triangular `T` of `Q = I - V T V^T`, column-major.
+/// upper triangular `T` of `Q = I - V T V^T`, column-major (its strictly lower part,
+/// which LAPACK does not touch, stays zero: `T` may be used as a full matrix).
 ///
 /// # Panics
 /// If LAPACK reports an illegal argument (a bug here: the sizes are checked).
@@ -212,10 +218,13 @@ fn local_qr(a: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
 }
 
 impl Tsqr {
-    /// Factors the matrix whose rows `first .. first + a.nrows()` this rank holds in `a`
-    /// (any number of rows on a rank, at least `n` in all), in place: `a`'s memory keeps
-    /// the reflectors. Collective over `comm`.
+    /// Factors the matrix whose rows this rank holds in `a` (ranks in row order; any
+    /// number of rows on a rank, `n >= 1` columns, at least `n` rows in all for `Q` to
+    /// have orthonormal columns), in place: `a`'s memory keeps the reflectors. With `A`
+    /// rank-deficient, `R` shows it ([`check_full_rank`]) and `Q` is not orthonormal.
+    /// Collective over `comm`.
     pub fn new(comm: &Comm, a: Array2<f64>) -> Tsqr {
+        assert!(a.ncols() >= 1, "a matrix with columns");
         let n = a.ncols();
         let local = LocalQr::new(a);
         let mut r = local.r.clone();
