@@ -62,40 +62,9 @@ impl Record {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// C = A B by SUMMA, A and B given by formulas of their indices.
-    Gemm {
-        /// Square matrices of this order (m = k = n).
-        #[arg(long, default_value_t = 2048)]
-        size: usize,
-        /// Other shapes: MxKxN (A is m x k, B is k x n).
-        #[arg(long, value_name = "MxKxN")]
-        shape: Option<Extents>,
-        /// Block size of the block-cyclic layout (default: one block per process).
-        #[arg(long)]
-        block: Option<usize>,
-        /// Process grid ROWSxCOLS (default: the squarest with rows >= cols).
-        #[arg(long, value_name = "RxC")]
-        procs: Option<Extents>,
-        /// Also gather C and compare it with a dense product on every rank (small sizes).
-        #[arg(long)]
-        check_dense: bool,
-        /// Repetitions of the product (the fastest is reported).
-        #[arg(long, default_value_t = 1)]
-        repeat: usize,
-        /// Store A transposed (k x m) and multiply by A^T: C = A^T B.
-        #[arg(long)]
-        transpose_a: bool,
-        /// Store B transposed (n x k) and multiply by B^T: C = A B^T.
-        #[arg(long)]
-        transpose_b: bool,
-        /// Read A and B from an HDF5 file (2-D f64 datasets /A and /B, or /matrices/A and
-        /// /matrices/B as --output writes them) instead of the formulas.
-        #[arg(long, value_name = "FILE.h5", conflicts_with_all = ["size", "shape"])]
-        input: Option<std::path::PathBuf>,
-        /// Write A, B and C to DIR/dense-gemm_00000000.h5 (datasets /matrices/A, B, C).
-        #[arg(long, value_name = "DIR")]
-        output: Option<std::path::PathBuf>,
-    },
+    /// C = op(A) op(B) by SUMMA, A and B given by formulas of their indices or read from
+    /// an HDF5 file.
+    Gemm(GemmArgs),
     /// QR of a tall-skinny matrix (a formula of its indices) by TSQR or CholeskyQR2.
     Tsqr {
         #[arg(long, default_value_t = 1_000_000)]
@@ -148,36 +117,7 @@ fn run(parallel: &Parallel) -> Result<()> {
     };
     let mut record = Record::default();
     let (name, result) = match cli.command {
-        Command::Gemm {
-            size,
-            shape,
-            block,
-            procs,
-            check_dense,
-            repeat,
-            transpose_a,
-            transpose_b,
-            input,
-            output,
-        } => (
-            "dense gemm",
-            gemm(
-                parallel,
-                &mut record,
-                GemmArgs {
-                    size,
-                    shape,
-                    block,
-                    procs,
-                    check_dense,
-                    repeat,
-                    transpose_a,
-                    transpose_b,
-                    input,
-                    output,
-                },
-            ),
-        ),
+        Command::Gemm(args) => ("dense gemm", gemm(parallel, &mut record, args)),
         Command::Tsqr {
             rows,
             cols,
@@ -259,16 +199,38 @@ fn process_grid(parallel: &Parallel, procs: Option<Extents>) -> Result<(usize, u
 }
 
 /// The `dense gemm` flags.
+#[derive(clap::Args, Debug)]
 struct GemmArgs {
+    /// Square matrices of this order (m = k = n).
+    #[arg(long, default_value_t = 2048)]
     size: usize,
+    /// Other shapes: MxKxN (A is m x k, B is k x n).
+    #[arg(long, value_name = "MxKxN")]
     shape: Option<Extents>,
+    /// Block size of the block-cyclic layout (default: one block per process).
+    #[arg(long)]
     block: Option<usize>,
+    /// Process grid ROWSxCOLS (default: the squarest with rows >= cols).
+    #[arg(long, value_name = "RxC")]
     procs: Option<Extents>,
+    /// Also gather C and compare it with a dense product on every rank (small sizes).
+    #[arg(long)]
     check_dense: bool,
+    /// Repetitions of the product (the fastest is reported).
+    #[arg(long, default_value_t = 1)]
     repeat: usize,
+    /// Store A transposed (k x m) and multiply by A^T: C = A^T B.
+    #[arg(long)]
     transpose_a: bool,
+    /// Store B transposed (n x k) and multiply by B^T: C = A B^T.
+    #[arg(long)]
     transpose_b: bool,
+    /// Read A and B from an HDF5 file (2-D f64 datasets /A and /B, or /matrices/A and
+    /// /matrices/B as --output writes them) instead of the formulas.
+    #[arg(long, value_name = "FILE.h5", conflicts_with_all = ["size", "shape"])]
     input: Option<std::path::PathBuf>,
+    /// Write A, B and C to DIR/dense-gemm_00000000.h5 (datasets /matrices/A, B, C).
+    #[arg(long, value_name = "DIR")]
     output: Option<std::path::PathBuf>,
 }
 

@@ -291,24 +291,27 @@ pub struct Report<'a> {
 
 impl Report<'_> {
     pub fn json(&self) -> Value {
-        let parameters = parameters_json(self.parameters);
-        let (verdict, detail) = self.verdict.words();
-        let figures = figures_json(self.figures);
-        json!({
-            "tessera": env!("CARGO_PKG_VERSION"),
-            "simulation": self.simulation,
-            "command_line": std::env::args().collect::<Vec<_>>(),
-            "parameters": parameters,
-            "ranks": self.ranks,
-            "threads_per_rank": self.threads,
-            "decomposition": self.decomposition,
-            "start_step": self.start_step,
-            "end_step": self.end_step,
-            "simulated_time": self.time,
-            "performance": self.summary.json(),
-            "validation": {"verdict": verdict, "detail": detail, "figures": figures},
-            "series": self.series.iter().map(|(n, v)| (n.to_string(), json!(v))).collect::<Map<String, Value>>(),
-        })
+        let mut value = common_json(
+            self.simulation,
+            self.parameters,
+            self.ranks,
+            self.threads,
+            &self.decomposition,
+            self.verdict,
+            self.figures,
+        );
+        let object = value.as_object_mut().expect("an object");
+        object.insert("start_step".into(), json!(self.start_step));
+        object.insert("end_step".into(), json!(self.end_step));
+        object.insert("simulated_time".into(), json!(self.time));
+        object.insert("performance".into(), self.summary.json());
+        let series: Map<String, Value> = self
+            .series
+            .iter()
+            .map(|(n, v)| (n.to_string(), json!(v)))
+            .collect();
+        object.insert("series".into(), Value::Object(series));
+        value
     }
 
     /// Writes the report to `path` (rank 0 calls it).
@@ -317,6 +320,30 @@ impl Report<'_> {
         std::fs::write(path, text + "\n")
             .map_err(|e| Error::io(format!("writing the report {}", path.display()), e))
     }
+}
+
+/// The keys every report has: what ran, where, and its verdict with the figures it
+/// rests on.
+fn common_json(
+    simulation: &str,
+    parameters: &[(String, crate::io::checkpoint::Param)],
+    ranks: usize,
+    threads: usize,
+    decomposition: &str,
+    verdict: &Verdict,
+    figures: &[(String, f64)],
+) -> Value {
+    let (verdict, detail) = verdict.words();
+    json!({
+        "tessera": env!("CARGO_PKG_VERSION"),
+        "simulation": simulation,
+        "command_line": std::env::args().collect::<Vec<_>>(),
+        "parameters": parameters_json(parameters),
+        "ranks": ranks,
+        "threads_per_rank": threads,
+        "decomposition": decomposition,
+        "validation": {"verdict": verdict, "detail": detail, "figures": figures_json(figures)},
+    })
 }
 
 /// Named numbers as a JSON object.
@@ -358,19 +385,19 @@ pub struct CommandReport<'a> {
 impl CommandReport<'_> {
     /// Writes the report to `path` (rank 0 calls it).
     pub fn write(&self, path: &Path) -> Result<()> {
-        let parameters = parameters_json(self.parameters);
-        let (verdict, detail) = self.verdict.words();
-        let value = json!({
-            "tessera": env!("CARGO_PKG_VERSION"),
-            "simulation": self.simulation,
-            "command_line": std::env::args().collect::<Vec<_>>(),
-            "parameters": parameters,
-            "ranks": self.ranks,
-            "threads_per_rank": self.threads,
-            "decomposition": self.decomposition,
-            "performance": figures_json(self.performance),
-            "validation": {"verdict": verdict, "detail": detail, "figures": figures_json(self.figures)},
-        });
+        let mut value = common_json(
+            self.simulation,
+            self.parameters,
+            self.ranks,
+            self.threads,
+            self.decomposition,
+            self.verdict,
+            self.figures,
+        );
+        value.as_object_mut().expect("an object").insert(
+            "performance".into(),
+            Value::Object(figures_json(self.performance)),
+        );
         let text = serde_json::to_string_pretty(&value).expect("a JSON value prints");
         std::fs::write(path, text + "\n")
             .map_err(|e| Error::io(format!("writing the report {}", path.display()), e))
