@@ -9,14 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-extern void Cblacs_pinfo(int *, int *);
-extern void Cblacs_get(int, int, int *);
-extern void Cblacs_gridinit(int *, const char *, int, int);
-extern void Cblacs_gridinfo(int, int *, int *, int *, int *);
-extern void Cblacs_gridexit(int);
-extern int numroc_(const int *, const int *, const int *, const int *, const int *);
-extern void descinit_(int *, const int *, const int *, const int *, const int *, const int *,
-                      const int *, const int *, const int *, int *);
+#include "blacs.h"
+
 extern void pdgemm_(const char *, const char *, const int *, const int *, const int *,
                     const double *, const double *, const int *, const int *, const int *,
                     const double *, const int *, const int *, const int *, const double *,

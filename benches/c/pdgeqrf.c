@@ -22,14 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-extern void Cblacs_pinfo(int *, int *);
-extern void Cblacs_get(int, int, int *);
-extern void Cblacs_gridinit(int *, const char *, int, int);
-extern void Cblacs_gridinfo(int, int *, int *, int *, int *);
-extern void Cblacs_gridexit(int);
-extern int numroc_(const int *, const int *, const int *, const int *, const int *);
-extern void descinit_(int *, const int *, const int *, const int *, const int *, const int *,
-                      const int *, const int *, const int *, int *);
+#include "blacs.h"
+
 extern void pdgeqrf_(const int *, const int *, double *, const int *, const int *, const int *,
                      double *, double *, const int *, int *);
 extern void pdorgqr_(const int *, const int *, const int *, double *, const int *, const int *,
