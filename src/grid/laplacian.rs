@@ -20,6 +20,7 @@
 //! their scheme, and the largest `|lambda|` for their stability limits.
 
 use crate::grid::field::RowStencil;
+use crate::grid::stencil::{tap_sums, MAX_TAPS};
 use std::collections::BTreeMap;
 
 /// Which discrete Laplacian.
@@ -157,12 +158,6 @@ impl std::str::FromStr for Stencil {
     }
 }
 
-/// The most taps a stencil has (the 27-point one).
-const MAX_TAPS: usize = 27;
-
-/// Cells summed side by side in [`Taps::apply`] (two AVX-512 or four AVX2 registers).
-const LANES: usize = 16;
-
 /// A linear stencil: weights at offsets `(di, dj, dk)` from the output cell.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Taps {
@@ -176,42 +171,19 @@ impl Taps {
     }
 
     /// `out[m] = sum_taps w * level[cell m + offset]`, the taps summed in their fixed order
-    /// (so every rank and thread computes the same bits).
-    ///
-    /// One pass over the row: [`LANES`] cells at a time, each cell's sum
-    /// `((0 + w_1 x_1) + w_2 x_2) + ...` formed in registers tap by tap (the same
-    /// operations in the same order as summing whole rows tap by tap, so the same bits).
+    /// (so every rank and thread computes the same bits), in one pass ([`tap_sums`]).
     #[inline]
     pub fn apply(&self, input: &RowStencil<'_, f64>, level: usize, out: &mut [f64]) {
         let n = out.len();
-        // the taps' input rows, gathered once per row
         let mut rows: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
         let mut weights = [0.0; MAX_TAPS];
-        assert!(self.taps.len() <= MAX_TAPS, "at most {MAX_TAPS} taps");
+        let taps = self.taps.len();
+        assert!(taps <= MAX_TAPS, "at most {MAX_TAPS} taps");
         for (t, &(o, w)) in self.taps.iter().enumerate() {
             rows[t] = &input.level_row(level, o[0], o[1], o[2])[..n];
             weights[t] = w;
         }
-        let taps = self.taps.len();
-        let (rows, weights) = (&rows[..taps], &weights[..taps]);
-        let body = n - n % LANES;
-        for m in (0..body).step_by(LANES) {
-            let mut acc = [0.0; LANES];
-            for (r, &w) in rows.iter().zip(weights) {
-                let x = &r[m..m + LANES];
-                for l in 0..LANES {
-                    acc[l] += w * x[l];
-                }
-            }
-            out[m..m + LANES].copy_from_slice(&acc);
-        }
-        for (m, y) in out.iter_mut().enumerate().skip(body) {
-            let mut acc = 0.0;
-            for (r, &w) in rows.iter().zip(weights) {
-                acc += w * r[m];
-            }
-            *y = acc;
-        }
+        tap_sums::<false>(&rows[..taps], &weights[..taps], &[], out);
     }
 
     /// The eigenvalue for the Fourier mode with phase `theta_a = k_a h_a` per internal axis:
@@ -330,67 +302,6 @@ mod tests {
                 (order - stencil.order() as f64).abs() < 0.15,
                 "{stencil:?} {ndim}D: observed order {order}"
             );
-        }
-    }
-
-    /// Every tap summed over the whole row, tap by tap (what `apply` did before it summed
-    /// in registers): the reference `apply` must equal bit for bit.
-    fn apply_row_by_row(taps: &Taps, input: &RowStencil<'_, f64>, out: &mut [f64]) {
-        out.fill(0.0);
-        for &(o, w) in taps.iter() {
-            let r = &input.level_row(0, o[0], o[1], o[2])[..out.len()];
-            for (y, x) in out.iter_mut().zip(r) {
-                *y += w * x;
-            }
-        }
-    }
-
-    #[test]
-    fn apply_sums_each_cell_in_the_same_order_as_row_by_row() {
-        // rows of every length 1..=40 (whole and partial groups of LANES cells), values
-        // of all magnitudes with signed zeros and subnormals, every stencil
-        let mut seed = 12345u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (seed >> 11) as f64 / (1u64 << 53) as f64;
-            match seed % 16 {
-                0 => 0.0,
-                1 => -0.0,
-                2 => 1e-310 * (u - 0.5),
-                _ => (u - 0.5) * 10f64.powi((seed % 7) as i32 - 3),
-            }
-        };
-        for (stencil, ndim) in [
-            (Stencil::Compact, 2),
-            (Stencil::Compact, 3),
-            (Stencil::Fourth, 2),
-            (Stencil::Fourth, 3),
-        ] {
-            let taps = stencil.taps(ndim, [0.7, 1.1, 1.3]);
-            for len in 1..=40 {
-                let mut size = [1; 3];
-                size[2] = len;
-                let mut ghost = [0; 3];
-                for g in ghost[3 - ndim..].iter_mut() {
-                    *g = 2;
-                }
-                let mut f: Field<f64> = Field::new(IndexBox::new([0; 3], size), ghost);
-                f.fill_with(|_| next());
-                let levels = [&f];
-                let inner = f.interior();
-                let row = RowStencil::new(&levels, inner.lo[0], inner.lo[1], inner.lo[2], len);
-                let (mut fused, mut reference) = (vec![1.0; len], vec![2.0; len]);
-                taps.apply(&row, 0, &mut fused);
-                apply_row_by_row(&taps, &row, &mut reference);
-                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(
-                    bits(&fused),
-                    bits(&reference),
-                    "{stencil:?} {ndim}D, {len} cells"
-                );
-            }
         }
     }
 

@@ -54,7 +54,7 @@ use super::advection_stability::{cfl_limit, symbol};
 use crate::error::{Error, Name, Result};
 use crate::grid::field::{Field, RowStencil};
 use crate::grid::geometry::{Grid, IndexBox};
-use crate::grid::stencil::{GlobalIndex, Kernel, DEFAULT_DT_FRACTION};
+use crate::grid::stencil::{tap_sums, GlobalIndex, Kernel, DEFAULT_DT_FRACTION, MAX_TAPS};
 use crate::parallel::exact_sum::ExactSum;
 // num_complex gives the same bits as the hand-written complex type it replaced: see the
 // note at the end of the `advection_stability` module doc.
@@ -564,20 +564,18 @@ impl Kernel for Advection {
 
     #[inline]
     fn update_row(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
-        // u' = u + sum_taps w (u[offset] - u), the taps in their fixed order
+        // u' = (sum_taps w (u[offset] - u)) + u, the taps in their fixed order, in one
+        // pass over the row
         let n = out.len();
         let c = &s.row(0, 0, 0)[..n];
-        out.fill(0.0);
-        for t in &self.taps {
-            let r = &s.row(t.offset[0], t.offset[1], t.offset[2])[..n];
-            let w = t.weight;
-            for m in 0..n {
-                out[m] += w * (r[m] - c[m]);
-            }
+        let mut rows: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
+        let mut weights = [0.0; MAX_TAPS];
+        let taps = self.taps.len();
+        for (k, t) in self.taps.iter().enumerate() {
+            rows[k] = &s.row(t.offset[0], t.offset[1], t.offset[2])[..n];
+            weights[k] = t.weight;
         }
-        for m in 0..n {
-            out[m] += c[m];
-        }
+        tap_sums::<true>(&rows[..taps], &weights[..taps], c, out);
     }
 }
 
