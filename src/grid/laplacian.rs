@@ -20,7 +20,7 @@
 //! their scheme, and the largest `|lambda|` for their stability limits.
 
 use crate::grid::field::RowStencil;
-use crate::grid::stencil::{tap_sums, MAX_TAPS};
+use crate::grid::stencil::tap_sums_at;
 use std::collections::BTreeMap;
 
 /// Which discrete Laplacian.
@@ -171,19 +171,10 @@ impl Taps {
     }
 
     /// `out[m] = sum_taps w * level[cell m + offset]`, the taps summed in their fixed order
-    /// (so every rank and thread computes the same bits), in one pass ([`tap_sums`]).
+    /// (so every rank and thread computes the same bits), in one pass ([`crate::grid::stencil::tap_sums`]).
     #[inline]
     pub fn apply(&self, input: &RowStencil<'_, f64>, level: usize, out: &mut [f64]) {
-        let n = out.len();
-        let mut rows: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
-        let mut weights = [0.0; MAX_TAPS];
-        let taps = self.taps.len();
-        assert!(taps <= MAX_TAPS, "at most {MAX_TAPS} taps");
-        for (t, &(o, w)) in self.taps.iter().enumerate() {
-            rows[t] = &input.level_row(level, o[0], o[1], o[2])[..n];
-            weights[t] = w;
-        }
-        tap_sums::<false>(&rows[..taps], &weights[..taps], &[], out);
+        tap_sums_at::<false>(input, level, self.taps.iter().copied(), &[], out);
     }
 
     /// The eigenvalue for the Fourier mode with phase `theta_a = k_a h_a` per internal axis:

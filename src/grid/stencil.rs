@@ -245,6 +245,28 @@ pub const MAX_TAPS: usize = 27;
 /// Cells summed side by side in [`tap_sums`] (two AVX-512 or four AVX2 registers).
 const LANES: usize = 16;
 
+/// [`tap_sums`] over the rows of `input`'s time level `level` at the given offsets
+/// (at most [`MAX_TAPS`]), in the order given.
+#[inline]
+pub fn tap_sums_at<const DIFFERENCES: bool>(
+    input: &RowStencil<'_, f64>,
+    level: usize,
+    taps: impl ExactSizeIterator<Item = ([isize; 3], f64)>,
+    centre: &[f64],
+    out: &mut [f64],
+) {
+    let n = out.len();
+    let count = taps.len();
+    assert!(count <= MAX_TAPS, "at most {MAX_TAPS} taps");
+    let mut rows: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
+    let mut weights = [0.0; MAX_TAPS];
+    for (t, (o, w)) in taps.enumerate() {
+        rows[t] = &input.level_row(level, o[0], o[1], o[2])[..n];
+        weights[t] = w;
+    }
+    tap_sums::<DIFFERENCES>(&rows[..count], &weights[..count], centre, out);
+}
+
 /// `out[m] = sum_t w_t rows_t[m]`, or with `DIFFERENCES`
 /// `out[m] = (sum_t w_t (rows_t[m] - centre[m])) + centre[m]`: each cell's sum
 /// `((0 + term_1) + term_2) + ...` in tap order, formed in registers [`LANES`] cells at a

@@ -1,6 +1,5 @@
-//! Collective data movement for distributed dense matrices: nonblocking broadcasts (a
-//! panel in flight while the previous one is multiplied) and the all-to-all with
-//! per-rank lengths that redistributes a matrix between layouts.
+//! Nonblocking broadcasts for distributed dense matrices: a panel in flight while the
+//! previous one is multiplied. (Redistribution between layouts uses [`Comm::route`].)
 
 use super::comm::Comm;
 use super::reduce::Reducible;
@@ -48,46 +47,6 @@ impl Comm {
             done: false,
             buffer: Some(buffer),
         }
-    }
-
-    /// Sends `send[d]` to every rank `d` and returns what every rank sent this one, in rank
-    /// order, with the per-rank lengths. Collective.
-    pub fn all_to_all_varcount<T: Reducible>(&self, send: &[Vec<T>]) -> Vec<Vec<T>> {
-        use mpi::collective::CommunicatorCollectives;
-        use mpi::datatype::{Partition, PartitionMut};
-        assert_eq!(send.len(), self.size(), "one message per rank");
-        let counts: Vec<i32> = send
-            .iter()
-            .map(|m| i32::try_from(m.len()).expect("fewer than 2^31 values per message"))
-            .collect();
-        let mut recv_counts = vec![0i32; self.size()];
-        self.inner()
-            .all_to_all_into(&counts[..], &mut recv_counts[..]);
-        let displacements = |c: &[i32]| -> Vec<i32> {
-            c.iter()
-                .scan(0i32, |at, &n| {
-                    let d = *at;
-                    *at = at.checked_add(n).expect("fewer than 2^31 values in all");
-                    Some(d)
-                })
-                .collect()
-        };
-        let flat: Vec<T> = send.iter().flatten().copied().collect();
-        let total = recv_counts.iter().map(|&c| c as usize).sum();
-        let mut received = vec![T::default(); total];
-        let (sd, rd) = (displacements(&counts), displacements(&recv_counts));
-        {
-            let sp = Partition::new(&flat[..], &counts[..], &sd[..]);
-            let mut rp = PartitionMut::new(&mut received[..], &recv_counts[..], &rd[..]);
-            self.inner().all_to_all_varcount_into(&sp, &mut rp);
-        }
-        let mut out = Vec::with_capacity(self.size());
-        let mut at = 0;
-        for &c in &recv_counts {
-            out.push(received[at..at + c as usize].to_vec());
-            at += c as usize;
-        }
-        out
     }
 }
 

@@ -6,7 +6,7 @@
 //! - [`Comm`] ([`comm`]): a communicator and its splits (rows and columns of a process
 //!   grid); its reductions ([`reduce`]): typed sums, maxima, minima, logical and/or, exact
 //!   sums ([`exact_sum`]) and exclusive prefix sums.
-//! - [`broadcast`]: nonblocking broadcasts and the variable all-to-all (dense matrices).
+//! - [`broadcast`]: nonblocking broadcasts owning their buffers (dense matrices).
 //! - [`exchange`]: nonblocking exchange of variable-size messages with a set of ranks,
 //!   split into begin / finish; [`ring`]: the ring shift; [`route`]: records routed to
 //!   the ranks that own them (all-to-all).

@@ -54,7 +54,7 @@ use super::advection_stability::{cfl_limit, symbol};
 use crate::error::{Error, Name, Result};
 use crate::grid::field::{Field, RowStencil};
 use crate::grid::geometry::{Grid, IndexBox};
-use crate::grid::stencil::{tap_sums, GlobalIndex, Kernel, DEFAULT_DT_FRACTION, MAX_TAPS};
+use crate::grid::stencil::{tap_sums_at, GlobalIndex, Kernel, DEFAULT_DT_FRACTION};
 use crate::parallel::exact_sum::ExactSum;
 // num_complex gives the same bits as the hand-written complex type it replaced: see the
 // note at the end of the `advection_stability` module doc.
@@ -568,14 +568,8 @@ impl Kernel for Advection {
         // pass over the row
         let n = out.len();
         let c = &s.row(0, 0, 0)[..n];
-        let mut rows: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
-        let mut weights = [0.0; MAX_TAPS];
-        let taps = self.taps.len();
-        for (k, t) in self.taps.iter().enumerate() {
-            rows[k] = &s.row(t.offset[0], t.offset[1], t.offset[2])[..n];
-            weights[k] = t.weight;
-        }
-        tap_sums::<true>(&rows[..taps], &weights[..taps], c, out);
+        let taps = self.taps.iter().map(|t| (t.offset, t.weight));
+        tap_sums_at::<true>(s, 0, taps, c, out);
     }
 }
 

@@ -89,7 +89,7 @@ impl DistMatrix {
     /// on the process grid `rows.procs x cols.procs` of `comm`'s ranks, numbered row by
     /// row (rank `r` is process `(r / cols.procs, r % cols.procs)`, as
     /// [`Comm::process_grid_2d`] makes them), which may differ from this matrix's grid.
-    /// Every value moves by one all-to-all, unchanged: the result holds the same bits.
+    /// Every value moves by one all-to-all ([`Comm::route`]), unchanged: the result holds the same bits.
     /// Collective over `comm`, whose ranks must be this matrix's grid numbered the same way.
     pub fn redistribute(
         &self,
@@ -152,24 +152,26 @@ impl DistMatrix {
                 msg
             })
             .collect();
-        let received = comm.all_to_all_varcount(&send);
+        // every message's length is known to both ends: walk the received values in
+        // rank order
+        let received = comm.route(&send, 1);
+        let mut values = received.iter();
         let mut local = Array2::zeros((rows.count(prow), cols.count(pcol)));
         let (kr, kc) = keys(prow, pcol);
-        for (s, msg) in received.iter().enumerate() {
+        for s in 0..comm.size() {
             let (sr, sc) = (s / self.cols.procs, s % self.cols.procs);
             let (their_rows, their_cols) = selection(sr, sc);
-            let mut values = msg.iter();
             for &li in &their_rows[kr] {
                 let gi = self.rows.global(sr, li);
                 for &lj in &their_cols[kc] {
                     let gj = self.cols.global(sc, lj);
                     let (ti, tj) = if transpose { (gj, gi) } else { (gi, gj) };
                     local[[rows.local(ti), cols.local(tj)]] =
-                        *values.next().expect("the agreed message length");
+                        *values.next().expect("the agreed message lengths");
                 }
             }
-            assert!(values.next().is_none(), "the agreed message length");
         }
+        assert!(values.next().is_none(), "the agreed message lengths");
         DistMatrix {
             rows,
             cols,

@@ -50,27 +50,9 @@ pub struct SummaTimes {
     pub multiply: f64,
 }
 
-/// Whether `A (m x k)`, `B (k x n)` and `C (m x n)` conform in shape and layout: `C`'s
-/// rows laid out as `A`'s, its columns as `B`'s, `A`'s column blocks the size of `B`'s
-/// row blocks, all on `grid`.
-pub fn check_conformal(
-    grid: &ProcessGrid2d,
-    a: &DistMatrix,
-    b: &DistMatrix,
-    c: &DistMatrix,
-) -> Result<()> {
-    let (m, k) = a.shape();
-    let (k2, n) = b.shape();
-    if k != k2 || c.shape() != (m, n) {
-        return Err(Error::value(
-            "shapes",
-            format!(
-                "A is {m}x{k}, B is {k2}x{n}, C is {}x{}: they do not conform for C = A B",
-                c.rows.len, c.cols.len
-            ),
-        ));
-    }
-    check_on_grid(grid, &[a, b, c])?;
+/// Whether the (transposed as needed) operands' layouts fit the product: `C`'s rows laid
+/// out as `A`'s, its columns as `B`'s, `A`'s column blocks the size of `B`'s row blocks.
+fn check_blocks(a: &DistMatrix, b: &DistMatrix, c: &DistMatrix) -> Result<()> {
     if a.rows != c.rows || b.cols != c.cols || a.cols.block != b.rows.block {
         return Err(Error::value(
             "block",
@@ -151,7 +133,7 @@ pub fn summa(
         }
     };
     times.redistribute = clock.elapsed().as_secs_f64();
-    check_conformal(grid, a, b, c)?;
+    check_blocks(a, b, c)?;
     if beta == 0.0 {
         c.local.fill(0.0);
     } else if beta != 1.0 {
