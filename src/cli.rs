@@ -106,9 +106,44 @@ pub struct RunFlags {
     #[arg(long)]
     pub no_overlap: bool,
     /// Deep halos: exchange ghosts only every S steps, recomputing a band of ghost cells in
-    /// between (needs --ghost >= S x stencil radius; results are identical to S = 1).
-    #[arg(long, value_name = "S", default_value_t = 1)]
-    pub steps_per_exchange: usize,
+    /// between (needs --ghost >= S x stencil radius; results are identical to S = 1)
+    /// [default: the time block].
+    #[arg(long, value_name = "S")]
+    pub steps_per_exchange: Option<usize>,
+    /// Temporal blocking: compute up to T steps together, tile by tile while the tiles
+    /// stay in cache, instead of sweeping the whole block T times (results are identical
+    /// to T = 1; a block never crosses a ghost exchange, a checkpoint or a residual check).
+    #[arg(long, value_name = "T", default_value_t = 1)]
+    pub time_block: usize,
+    /// The tiles of a time block, in cells: the wavefront's step along the slowest axis
+    /// and the width of the strips the next axis is cut into (0: not cut), as STEPxWIDTH
+    /// [default: chosen to fit --cache].
+    #[arg(long, value_name = "STEPxWIDTH", value_parser = parse_tile)]
+    pub tile: Option<(usize, usize)>,
+    /// Cache, in KiB, that a time block's tiles should fit [default: the level-2 cache
+    /// the OS reports].
+    #[arg(long, value_name = "KIB", value_parser = clap::value_parser!(u64).range(1..(1 << 30)))]
+    pub cache: Option<u64>,
+}
+
+/// `4x256` -> (4, 256): a time block's wavefront step and strip width.
+fn parse_tile(s: &str) -> std::result::Result<(usize, usize), String> {
+    let parts: Vec<&str> = s.split('x').collect();
+    let number = |p: &str| {
+        p.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("'{s}' is not STEPxWIDTH (two whole numbers, e.g. 4x256)"))
+    };
+    match parts.as_slice() {
+        [step, width] => {
+            let (step, width) = (number(step)?, number(width)?);
+            if step == 0 {
+                return Err(format!("'{s}': the wavefront step must be at least 1"));
+            }
+            Ok((step, width))
+        }
+        _ => Err(format!("'{s}' is not STEPxWIDTH (e.g. 4x256)")),
+    }
 }
 
 impl std::ops::Deref for RunFlags {
@@ -157,7 +192,10 @@ impl RunFlags {
         GridOptions {
             ghost: self.ghost,
             overlap: !self.no_overlap,
-            steps_per_exchange: self.steps_per_exchange,
+            steps_per_exchange: self.steps_per_exchange.unwrap_or(self.time_block),
+            time_block: self.time_block,
+            tile: self.tile,
+            cache: self.cache.map(|k| k as usize * 1024),
             threads: self.threads,
             convergence: None,
             origin,

@@ -48,6 +48,8 @@ fn lax_wendroff_2d_is_bitwise_identical_on_1_to_4_ranks() {
             (4, &["--procs", "4x1", "--no-overlap"]),
             (2, &["--threads", "2"]),
             (3, &["--ghost", "3", "--steps-per-exchange", "3"]),
+            (1, &["--time-block", "4", "--cache", "4"]),
+            (2, &["--time-block", "3", "--tile", "2x5", "--threads", "2"]),
         ],
     );
 }
@@ -60,6 +62,7 @@ fn upwind_2d_is_bitwise_identical_on_1_to_4_ranks() {
             (1, &[]),
             (2, &["--procs", "1x2"]),
             (3, &["--no-overlap"]),
+            (1, &["--time-block", "3", "--tile", "2x4"]),
             (4, &["--procs", "4x1", "--threads", "2"]),
             (4, &["--ghost", "3", "--steps-per-exchange", "3"]),
         ],
@@ -76,6 +79,8 @@ fn lax_wendroff_3d_is_bitwise_identical_on_1_to_4_ranks() {
             (3, &[]),
             (4, &["--procs", "1x2x2"]),
             (4, &["--procs", "4x1x1", "--no-overlap"]),
+            (2, &["--time-block", "3", "--tile", "1x4"]),
+            (1, &["--time-block", "4", "--cache", "8"]),
             (2, &["--threads", "2"]),
             (
                 4,
@@ -101,6 +106,7 @@ fn upwind_3d_is_bitwise_identical_on_1_to_4_ranks() {
             (3, &["--procs", "1x1x3", "--no-overlap"]),
             (4, &["--threads", "2"]),
             (2, &["--ghost", "3", "--steps-per-exchange", "3"]),
+            (1, &["--time-block", "2", "--tile", "3x2"]),
         ],
     );
 }

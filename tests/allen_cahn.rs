@@ -25,6 +25,8 @@ fn two_dimensional_runs_are_bitwise_identical_on_1_to_4_ranks() {
             (4, &["--procs", "1x4", "--no-overlap"]),
             (2, &["--threads", "2"]),
             (3, &["--ghost", "3", "--steps-per-exchange", "3"]),
+            (1, &["--time-block", "4", "--cache", "4"]),
+            (2, &["--time-block", "3", "--tile", "2x5", "--threads", "2"]),
         ],
     );
 }
@@ -42,6 +44,8 @@ fn three_dimensional_runs_are_bitwise_identical_on_1_to_4_ranks() {
             (1, &[]),
             (2, &["--threads", "2"]),
             (3, &[]),
+            (1, &["--time-block", "4", "--tile", "2x6"]),
+            (2, &["--time-block", "3", "--cache", "8"]),
             (
                 4,
                 &[

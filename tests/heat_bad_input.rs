@@ -109,6 +109,78 @@ fn bad_flags_are_refused_with_one_line() {
         ],
         "--steps-per-exchange: 3 steps between exchanges read 3 ghost layers",
     );
+    // temporal blocking: a block longer than the exchange interval, bad tiles and caches
+    refused(
+        2,
+        &["--size", "8x8", "--time-block", "0", "--out", out],
+        "--time-block: must be at least 1",
+    );
+    refused(
+        2,
+        &[
+            "--size",
+            "8x8",
+            "--time-block",
+            "4",
+            "--steps-per-exchange",
+            "2",
+            "--out",
+            out,
+        ],
+        "--time-block: 4 steps is longer than the 2 between ghost exchanges",
+    );
+    refused(
+        2,
+        &[
+            "--size",
+            "8x8",
+            "--time-block",
+            "2",
+            "--tile",
+            "0x4",
+            "--out",
+            out,
+        ],
+        "--tile",
+    );
+    refused(
+        2,
+        &[
+            "--size",
+            "8x8",
+            "--time-block",
+            "2",
+            "--tile",
+            "4",
+            "--out",
+            out,
+        ],
+        "is not STEPxWIDTH",
+    );
+    refused(
+        2,
+        &[
+            "--size",
+            "8x8",
+            "--time-block",
+            "2",
+            "--cache",
+            "0",
+            "--out",
+            out,
+        ],
+        "--cache",
+    );
+    refused(
+        2,
+        &["--size", "8x8", "--time-block", "9", "--out", out],
+        "--time-block: 9 (a ghost width of 9) is wider than the grid",
+    );
+    refused(
+        2,
+        &["--size", "8x8", "--time-block", "5", "--out", out],
+        "--time-block: 5 steps between exchanges need 5 ghost layers, more than the thinnest",
+    );
     refused(
         2,
         &["--size", "8x8", "--stencil", "sixth", "--out", out],

@@ -317,3 +317,88 @@ fn process_grid_3x3_is_bitwise_identical_to_one_rank() {
         &[(9, &procs)],
     );
 }
+
+/// Temporal blocking (several steps computed tile by tile) changes no bit: time blocks of
+/// 2 to 8 steps with the tiles chosen for a tiny cache (many tiles), forced wavefront steps
+/// and strip widths (trapezoids across the second axis, the narrowest allowed included),
+/// blocks shorter than the exchange interval, threads, several ranks, 1D, 2D and 3D, the
+/// 5/7-, 9/27-point and the radius-2 stencils. 40 steps: blocks end early at the last step.
+#[test]
+fn temporal_blocking_is_bitwise_neutral() {
+    final_field_on_ranks(
+        "37x23 dirichlet, time blocks",
+        &[1],
+        &["--size", "37x23"],
+        &[
+            (1, &["--time-block", "4"]),
+            (1, &["--time-block", "3", "--cache", "4"]),
+            (1, &["--time-block", "8", "--tile", "3x14"]),
+            (1, &["--time-block", "4", "--tile", "1x6", "--threads", "2"]),
+            (
+                2,
+                &[
+                    "--time-block",
+                    "3",
+                    "--steps-per-exchange",
+                    "6",
+                    "--tile",
+                    "2x0",
+                ],
+            ),
+            (4, &["--procs", "2x2", "--time-block", "2", "--tile", "5x3"]),
+        ],
+    );
+    final_field_on_ranks(
+        "101 periodic, time blocks",
+        &[1],
+        &["--size", "101", "--bc", "periodic"],
+        &[
+            (1, &["--time-block", "5", "--tile", "7x0"]),
+            (3, &["--time-block", "3"]),
+        ],
+    );
+    final_field_on_ranks(
+        "17x13x11 periodic, time blocks",
+        &[1],
+        &["--size", "17x13x11", "--bc", "periodic"],
+        &[
+            (1, &["--time-block", "4", "--cache", "8"]),
+            (1, &["--time-block", "3", "--tile", "2x4", "--threads", "2"]),
+            (
+                2,
+                &["--procs", "1x2x1", "--time-block", "2", "--tile", "1x2"],
+            ),
+        ],
+    );
+    final_field_on_ranks(
+        "37x23 compact, time blocks",
+        &[1],
+        &["--size", "37x23", "--stencil", "compact"],
+        &[
+            (1, &["--time-block", "5", "--tile", "2x8"]),
+            (3, &["--time-block", "2", "--cache", "4"]),
+        ],
+    );
+    final_field_on_ranks(
+        "13x10x9 compact periodic, time blocks",
+        &[1],
+        &[
+            "--size",
+            "13x10x9",
+            "--stencil",
+            "compact",
+            "--bc",
+            "periodic",
+        ],
+        &[(2, &["--time-block", "3", "--tile", "1x4"])],
+    );
+    final_field_on_ranks(
+        "37x23 fourth periodic, time blocks",
+        &[1],
+        &["--size", "37x23", "--stencil", "fourth", "--bc", "periodic"],
+        &[
+            (1, &["--time-block", "3", "--tile", "2x8"]),
+            (2, &["--time-block", "2", "--cache", "4", "--threads", "2"]),
+        ],
+    );
+}

@@ -138,4 +138,22 @@ fn every_stencil_restarts_bitwise_on_another_rank_count() {
         &["u"],
         (4, 2),
     );
+    // temporal blocking: the checkpoint at step 10 falls inside a time block of 4 (the
+    // block before it is cut short), the restart starts a new block there
+    assert_restart_continues(
+        HEAT,
+        "heat",
+        &[
+            "--size",
+            "37x23",
+            "--time-block",
+            "4",
+            "--checkpoint-every",
+            "5",
+        ],
+        10,
+        31,
+        &["u"],
+        (2, 3),
+    );
 }

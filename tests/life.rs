@@ -39,6 +39,11 @@ fn glider_validates_and_is_bitwise_identical_on_1_to_4_ranks() {
             (4, &["--procs", "2x2", "--threads", "2"]),
             (2, &["--threads", "2", "--no-overlap"]),
             (4, &["--ghost", "4", "--steps-per-exchange", "4"]),
+            (1, &["--time-block", "4", "--cache", "4"]),
+            (
+                2,
+                &["--time-block", "8", "--tile", "3x16", "--threads", "2"],
+            ),
             (
                 3,
                 &[

@@ -42,6 +42,8 @@ const CASES: &[(usize, &[&str])] = &[
     (4, &["--procs", "4x1", "--no-overlap"]),
     (2, &["--threads", "2"]),
     (3, &["--ghost", "4", "--steps-per-exchange", "2"]),
+    (1, &["--time-block", "5", "--cache", "4"]),
+    (2, &["--time-block", "3", "--tile", "2x6"]),
 ];
 
 #[test]
@@ -85,6 +87,7 @@ fn gauss_seidel_and_sor_are_bitwise_identical_on_1_to_4_ranks() {
             (2, &[]),
             (3, &[]),
             (4, &["--procs", "1x2x2", "--threads", "2"]),
+            (1, &["--time-block", "4", "--tile", "1x4"]),
             (
                 4,
                 &[

@@ -27,6 +27,8 @@ fn two_dimensional_dirichlet_is_bitwise_identical_on_1_to_4_ranks() {
             (4, &["--procs", "4x1", "--no-overlap"]),
             (2, &["--threads", "2"]),
             (3, &["--ghost", "3", "--steps-per-exchange", "3"]),
+            (1, &["--time-block", "4", "--cache", "4"]),
+            (2, &["--time-block", "3", "--tile", "2x5", "--threads", "2"]),
         ],
     );
 }
@@ -76,6 +78,8 @@ fn three_and_one_dimensional_grids_are_bitwise_identical_on_1_to_4_ranks() {
             (3, &[]),
             (4, &["--procs", "1x2x2"]),
             (4, &["--procs", "4x1x1", "--no-overlap"]),
+            (2, &["--time-block", "3", "--tile", "1x4"]),
+            (1, &["--time-block", "5", "--cache", "8"]),
             (
                 2,
                 &[
@@ -118,7 +122,11 @@ fn three_and_one_dimensional_grids_are_bitwise_identical_on_1_to_4_ranks() {
         60,
         FIELDS,
         VALIDATES,
-        &[(1, &[]), (3, &[])],
+        &[
+            (1, &[]),
+            (3, &[]),
+            (1, &["--time-block", "6", "--tile", "9x0"]),
+        ],
     );
 }
 
@@ -133,6 +141,16 @@ fn a_restart_on_another_rank_count_continues_bitwise() {
         25,
         FIELDS,
         (3, 2),
+    );
+    // two time levels in a time block of 4, the checkpoint inside a block
+    assert_restart_continues(
+        WAVE,
+        "wave",
+        &["--size", "37x23", "--time-block", "4", "--tile", "2x6"],
+        15,
+        40,
+        FIELDS,
+        (1, 2),
     );
 }
 

@@ -68,6 +68,25 @@ pub trait Stepper {
     /// time of each phase to `phases`.
     fn advance(&mut self, parallel: &Parallel, step: u64, phases: &mut Phases) -> Result<Advance>;
 
+    /// Advances the state by at least one and at most `limit` steps at once (a stepper
+    /// that gains by computing several steps together, such as temporal blocking); returns
+    /// how many steps it took and whether it reached its goal (then the state is the one
+    /// after those steps). The driver never lets a block cross a checkpoint or the end;
+    /// signals and deadlines are looked at between blocks. Default: one [`Stepper::advance`].
+    fn advance_steps(
+        &mut self,
+        parallel: &Parallel,
+        step: u64,
+        limit: u64,
+        phases: &mut Phases,
+    ) -> Result<(u64, Advance)> {
+        debug_assert!(limit >= 1);
+        Ok(match self.advance(parallel, step, phases)? {
+            Advance::Finished => (0, Advance::Finished),
+            Advance::Stepped => (1, Advance::Stepped),
+        })
+    }
+
     /// Called once after the last step (state at `step`): a last check of the final state
     /// (an iterative solver's residual). `Finished` means the run reached its goal.
     fn finish(
@@ -193,12 +212,21 @@ pub fn run<S: Stepper>(parallel: &Parallel, stepper: &mut S, job: &JobOptions) -
     let mut finished = false;
 
     while step < job.end_step {
-        if stepper.advance(parallel, step, &mut phases)? == Advance::Finished {
+        // a block of steps ends at the next checkpoint or the end
+        let every = job.checkpoint_every;
+        let next_save = if job.write_checkpoints && every > 0 {
+            (step / every + 1).saturating_mul(every)
+        } else {
+            job.end_step
+        };
+        let limit = job.end_step.min(next_save) - step;
+        let (taken, advance) = stepper.advance_steps(parallel, step, limit, &mut phases)?;
+        step += taken;
+        if advance == Advance::Finished {
             finished = true;
             break;
         }
-        step += 1;
-        let due = job.checkpoint_every > 0 && step % job.checkpoint_every == 0;
+        let due = every > 0 && step % every == 0;
         if job.write_checkpoints && (due || step == job.end_step) {
             let seconds = run.save(stepper, step, &mut phases)?;
             longest_write = longest_write.max(Duration::from_secs_f64(seconds));

@@ -172,7 +172,7 @@ impl Taps {
 
     /// `out[m] = sum_taps w * level[cell m + offset]`, the taps summed in their fixed order
     /// (so every rank and thread computes the same bits), in one pass ([`crate::grid::stencil::tap_sums`]).
-    #[inline]
+    #[inline(always)]
     pub fn apply(&self, input: &RowStencil<'_, f64>, level: usize, out: &mut [f64]) {
         tap_sums_at::<false>(input, level, self.taps.iter().copied(), &[], out);
     }

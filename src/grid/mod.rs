@@ -3,6 +3,7 @@
 //! contract a kernel implements ([`stencil`], no MPI), the Laplacians ([`laplacian`]),
 //! the kernels ([`kernels`]) and the time stepper that runs them ([`stepper`]).
 
+pub mod blocking;
 pub mod field;
 pub mod geometry;
 pub mod halo;

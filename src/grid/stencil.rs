@@ -94,6 +94,9 @@ pub trait Kernel: Sync {
     fn boundary_value(&self, idx: GlobalIndex) -> Self::Value;
 
     /// Computes `out[m]`, the new state of cell `m` of one row, from the inputs around it.
+    /// Mark it `#[inline(always)]`: the driver compiles it again for AVX-512 and AVX2 and
+    /// picks the copy the processor runs (see `update_row` in this module); a kernel that
+    /// is not inlined there runs with the baseline instructions only (same bits, slower).
     fn update_row(&self, input: &RowStencil<'_, Self::Value>, out: &mut [Self::Value]);
 
     /// For kernels that iterate towards a steady state (`A u = f`): adds the squared
@@ -127,15 +130,28 @@ pub fn initial_block<K: Kernel>(
     f
 }
 
+/// Rows of a plane visited together across consecutive planes in a 3D sweep (spatial
+/// blocking): a block of `rows` rows of the `2 radius + 1` planes a stencil reads, plus
+/// the output, should stay in the level-2 cache while the sweep moves on to the next plane,
+/// so that each input row is read from memory once. At least 1.
+fn rows_per_block(row_bytes: usize, radius: usize) -> usize {
+    const BUDGET: usize = 512 << 10;
+    (BUDGET / ((2 * radius + 2) * row_bytes.max(1))).max(1)
+}
+
 /// Calls `f(i, j, row)` for every row of `region` (local indices) of the row-major array
 /// `data` of shape `shape`, where `row` is the mutable run of cells `region.lo[2] ..
-/// region.hi()[2]` of row `(i, j)`. Rows are shared among `threads`: whole planes when
-/// the region has enough of them (3D), else the rows of each plane (2D).
+/// region.hi()[2]` of row `(i, j)`. In 3D the rows are visited in blocks of `block` rows
+/// of each plane, plane after plane, then the next block (spatial blocking). Rows are
+/// shared among `threads`: runs of whole planes when the region has enough of them (3D),
+/// else the rows of each plane (2D). Each row is computed by the same call whatever the
+/// order, so the order changes no bit.
 fn for_each_row<T: Send>(
     data: &mut [T],
     shape: [usize; DIMS],
     region: &IndexBox,
     threads: &Threads,
+    block: usize,
     f: impl Fn(usize, usize, &mut [T]) + Sync,
 ) {
     if region.is_empty() {
@@ -145,24 +161,32 @@ fn for_each_row<T: Send>(
     let (lo, hi) = (region.lo, region.hi());
     let cols = lo[2]..hi[2];
     let planes = &mut data[lo[0] * plane..hi[0] * plane];
-    let rows_of = |i: usize, p: &mut [T]| {
-        for (dj, r) in p[lo[1] * row..hi[1] * row].chunks_mut(row).enumerate() {
-            f(i, lo[1] + dj, &mut r[cols.clone()]);
+    // the planes from `i0` on, j-block by j-block
+    let blocked = |i0: usize, planes: &mut [T]| {
+        let count = planes.len() / plane;
+        let mut jb = lo[1];
+        while jb < hi[1] {
+            let je = jb.saturating_add(block.max(1)).min(hi[1]);
+            for (di, p) in planes.chunks_mut(plane).enumerate().take(count) {
+                for (dj, r) in p[jb * row..je * row].chunks_mut(row).enumerate() {
+                    f(i0 + di, jb + dj, &mut r[cols.clone()]);
+                }
+            }
+            jb = je;
         }
     };
     match threads.pool() {
-        None => {
-            for (di, p) in planes.chunks_mut(plane).enumerate() {
-                rows_of(lo[0] + di, p);
-            }
-        }
+        None => blocked(lo[0], planes),
         Some(pool) => pool.install(|| {
             use rayon::prelude::*;
-            if region.size[0] >= 2 * pool.current_num_threads() {
+            let workers = pool.current_num_threads();
+            if region.size[0] >= 2 * workers {
+                // contiguous runs of planes, one or two per thread
+                let per = region.size[0].div_ceil(2 * workers);
                 planes
-                    .par_chunks_mut(plane)
+                    .par_chunks_mut(per * plane)
                     .enumerate()
-                    .for_each(|(di, p)| rows_of(lo[0] + di, p));
+                    .for_each(|(c, p)| blocked(lo[0] + c * per, p));
             } else {
                 for (di, p) in planes.chunks_mut(plane).enumerate() {
                     p[lo[1] * row..hi[1] * row]
@@ -189,10 +213,66 @@ pub fn apply_rows<K: Kernel>(
 ) {
     let shape = out.shape();
     let (k0, len) = (region.lo[2], region.size[2]);
-    for_each_row(out.as_slice_mut(), shape, region, threads, |i, j, row| {
-        let input = RowStencil::new(levels, i, j, k0, len).with_phase(phase);
-        kernel.update_row(&input, row);
-    });
+    let block = if region.size[0] > 1 {
+        rows_per_block(len * std::mem::size_of::<K::Value>(), kernel.radius())
+    } else {
+        usize::MAX
+    };
+    for_each_row(
+        out.as_slice_mut(),
+        shape,
+        region,
+        threads,
+        block,
+        |i, j, row| {
+            let input = RowStencil::new(levels, i, j, k0, len).with_phase(phase);
+            update_row(kernel, &input, row);
+        },
+    );
+}
+
+/// `kernel.update_row`, compiled for the widest vector instructions this processor has
+/// (AVX-512 or AVX2, chosen at run time, the kernel's code inlined into a copy built for
+/// them). The same operations in the same order on every path: Rust never contracts a
+/// multiply and an add into one rounding, so the bits do not depend on the path taken.
+#[inline(always)]
+fn update_row<K: Kernel>(kernel: &K, input: &RowStencil<'_, K::Value>, out: &mut [K::Value]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
+            // SAFETY: the processor has the features the copy is compiled for
+            return unsafe { update_row_avx512(kernel, input, out) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above
+            return unsafe { update_row_avx2(kernel, input, out) };
+        }
+    }
+    kernel.update_row(input, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,avx,bmi1,bmi2,popcnt")]
+unsafe fn update_row_avx512<K: Kernel>(
+    kernel: &K,
+    input: &RowStencil<'_, K::Value>,
+    out: &mut [K::Value],
+) {
+    kernel.update_row(input, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx,bmi1,bmi2,popcnt")]
+unsafe fn update_row_avx2<K: Kernel>(
+    kernel: &K,
+    input: &RowStencil<'_, K::Value>,
+    out: &mut [K::Value],
+) {
+    kernel.update_row(input, out)
 }
 
 /// The exact sum over the rows of `region` (local indices) of what `f` adds for each row,
@@ -247,7 +327,7 @@ const LANES: usize = 16;
 
 /// [`tap_sums`] over the rows of `input`'s time level `level` at the given offsets
 /// (at most [`MAX_TAPS`]), in the order given.
-#[inline]
+#[inline(always)]
 pub fn tap_sums_at<const DIFFERENCES: bool>(
     input: &RowStencil<'_, f64>,
     level: usize,
@@ -272,7 +352,7 @@ pub fn tap_sums_at<const DIFFERENCES: bool>(
 /// `((0 + term_1) + term_2) + ...` in tap order, formed in registers [`LANES`] cells at a
 /// time in one pass over the row. The same operations in the same order as summing whole
 /// rows tap by tap, so the same bits as that (and on every rank and thread).
-#[inline]
+#[inline(always)]
 pub fn tap_sums<const DIFFERENCES: bool>(
     rows: &[&[f64]],
     weights: &[f64],

@@ -6,6 +6,7 @@
 use crate::driver::report::{Phases, Work};
 use crate::driver::{self, job::JobOptions, Advance, Outcome, Stepper};
 use crate::error::{Error, Name, Result};
+use crate::grid::blocking;
 use crate::grid::field::{Field, Scalar};
 use crate::grid::geometry::{Decomposition, Grid, IndexBox, DIMS};
 use crate::grid::halo::HaloExchange;
@@ -37,6 +38,16 @@ pub struct GridOptions {
     /// least `S * phases * radius` wide, and each rank recomputes a shrinking band of
     /// ghost cells instead of exchanging every step. Results are bitwise those of `S = 1`.
     pub steps_per_exchange: usize,
+    /// Temporal blocking: up to this many steps computed together, tile by tile while
+    /// the tiles are in cache (1: step by step). A block never crosses a ghost exchange,
+    /// so it needs `steps_per_exchange >= time_block`. Results are bitwise those of 1.
+    pub time_block: usize,
+    /// The tiles of a time block: the wavefront's step and the strips' width in cells
+    /// (0: no strips); `None`: chosen to fit [`GridOptions::cache`].
+    pub tile: Option<(usize, usize)>,
+    /// Bytes of cache a time block's tiles should fit (`None`: the level-2 cache as the
+    /// OS reports it, 1 MiB if it does not).
+    pub cache: Option<usize>,
     /// Threads per rank sharing each update (results do not depend on it).
     pub threads: usize,
     /// Stop once the residual is small enough (iterative solvers); `None` runs to the end.
@@ -52,6 +63,9 @@ impl Default for GridOptions {
             ghost: None,
             overlap: true,
             steps_per_exchange: 1,
+            time_block: 1,
+            tile: None,
+            cache: None,
             threads: 1,
             convergence: None,
             origin: Vec::new(),
@@ -72,6 +86,13 @@ pub struct Convergence {
 }
 
 impl GridOptions {
+    /// The cache a time block's tiles aim at (see [`GridOptions::cache`]).
+    pub fn cache_bytes(&self) -> usize {
+        self.cache
+            .or_else(blocking::level2_cache_bytes)
+            .unwrap_or(1 << 20)
+    }
+
     /// The ghost width used with `kernel`: the one asked for, or by default what the sweeps
     /// between two exchanges read, `steps_per_exchange * phases * radius`.
     pub fn ghost_width<K: Kernel>(&self, kernel: &K) -> usize {
@@ -96,9 +117,38 @@ impl GridOptions {
         }
         let s = self.steps_per_exchange;
         let needed = s.saturating_mul(kernel.phases() * kernel.radius());
+        let t = self.time_block;
+        if t == 0 {
+            return Err(Error::value("time-block", "must be at least 1"));
+        }
         if s == 0 {
             return Err(Error::value("steps-per-exchange", "must be at least 1"));
         }
+        if t > s {
+            return Err(Error::value(
+                "time-block",
+                format!(
+                    "{t} steps is longer than the {s} between ghost exchanges ({}); a time \
+                     block never crosses an exchange",
+                    Name("steps-per-exchange")
+                ),
+            ));
+        }
+        if self.tile.is_some_and(|(step, _)| step == 0) {
+            return Err(Error::value(
+                "tile",
+                "the wavefront step must be at least 1 cell",
+            ));
+        }
+        if self.cache == Some(0) {
+            return Err(Error::value("cache", "must be at least 1 KiB"));
+        }
+        // the flag that set the exchange interval: the time block's, unless given apart
+        let interval = if t > 1 && t == s {
+            "time-block"
+        } else {
+            "steps-per-exchange"
+        };
         if needed > ghost {
             return Err(Error::value(
                 "steps-per-exchange",
@@ -133,10 +183,7 @@ impl GridOptions {
         if ghost > widest {
             let (flag, what) = match self.ghost {
                 Some(_) => ("ghost", format!("{ghost}")),
-                None => (
-                    "steps-per-exchange",
-                    format!("{s} (a ghost width of {ghost})"),
-                ),
+                None => (interval, format!("{s} (a ghost width of {ghost})")),
             };
             return Err(Error::value(
                 flag,
@@ -148,7 +195,7 @@ impl GridOptions {
             .map_err(|e| match self.ghost {
                 // the user gave the exchange interval, not the width it implies
                 None if s > 1 => Error::value(
-                    "steps-per-exchange",
+                    interval,
                     format!(
                         "{s} steps between exchanges need {needed} ghost layers, more than the \
                          thinnest block holds; use fewer steps between exchanges or fewer ranks"
@@ -165,10 +212,10 @@ pub struct GridStepper<'a, K: Kernel> {
     decomposition: &'a Decomposition,
     options: GridOptions,
     threads: Threads,
-    /// The state, newest time level first.
-    levels: Vec<Field<K::Value>>,
-    /// Scratch for the new state: only its boundary ghosts matter, and they never change.
-    next: Field<K::Value>,
+    /// The ring of buffers: the state, newest time level first, then the scratch for the
+    /// new state (only its boundary ghosts matter, and they never change). A sweep writes
+    /// the scratch, then the ring rotates right by one.
+    buffers: Vec<Field<K::Value>>,
     halos: Vec<HaloExchange<K::Value>>,
     /// Owned cells (local indices), and those whose stencil reads no ghost.
     whole: IndexBox,
@@ -209,26 +256,25 @@ where
             .and_then(|n| n.checked_mul(nlevels as u64 + 2))
             .unwrap_or(u64::MAX);
         driver::check_memory(parallel, "size", bytes)?;
-        let levels: Vec<Field<K::Value>> = (0..nlevels)
+        let mut buffers: Vec<Field<K::Value>> = (0..nlevels)
             .map(|level| stencil::initial_block(kernel, grid, owned, ghost, level))
             .collect();
-        let next = levels[0].clone();
+        buffers.push(buffers[0].clone());
         let sweeps_per_exchange = options.steps_per_exchange.max(1) * kernel.phases();
         // Only the newest level's ghosts are read by a single sweep; deep halos compute
         // ghost cells of every level, so every level is exchanged (each on its own tags).
         let exchanged = if sweeps_per_exchange > 1 { nlevels } else { 1 };
         let halos = (0..exchanged)
-            .map(|l| HaloExchange::on_channel(parallel, decomposition, &levels[l], l))
+            .map(|l| HaloExchange::on_channel(parallel, decomposition, &buffers[l], l))
             .collect();
-        let whole = levels[0].interior();
+        let whole = buffers[0].interior();
         let interior = whole.shrink(decomposition.ghost_widths(kernel.radius()));
         Ok(GridStepper {
             kernel,
             decomposition,
             options: options.clone(),
             threads,
-            levels,
-            next,
+            buffers,
             halos,
             whole,
             interior,
@@ -241,11 +287,12 @@ where
 
     /// The state, newest time level first (this rank's blocks).
     pub fn levels(&self) -> &[Field<K::Value>] {
-        &self.levels
+        &self.buffers[..self.buffers.len() - 1]
     }
 
     pub fn levels_mut(&mut self) -> &mut [Field<K::Value>] {
-        &mut self.levels
+        let n = self.buffers.len() - 1;
+        &mut self.buffers[..n]
     }
 
     /// Residual norms `(step, norm)` as checked, the final state's last (iterative solvers).
@@ -261,11 +308,19 @@ where
     /// `4 ranks on a 2x2 process grid, ghost width 1, overlap on, 1 thread per rank`.
     pub fn layout_line(&self) -> String {
         let o = &self.options;
-        let deep = if o.steps_per_exchange > 1 {
+        let mut deep = if o.steps_per_exchange > 1 {
             format!(", exchange every {} steps", o.steps_per_exchange)
         } else {
             String::new()
         };
+        if o.time_block > 1 {
+            let tiles = match o.tile {
+                Some((step, 0)) => format!("wavefront step {step}"),
+                Some((step, width)) => format!("wavefront step {step}, strips {width} wide"),
+                None => format!("tiles for {} KiB of cache", o.cache_bytes() >> 10),
+            };
+            deep += &format!(", time blocks of {} steps ({tiles})", o.time_block);
+        }
         format!(
             "{} ranks on a {} process grid, ghost width {}{deep}, overlap {}, {} thread{} per rank",
             self.decomposition.nranks(),
@@ -280,7 +335,7 @@ where
     /// `sqrt(sum of the kernel's squared residuals)` over the owned cells of every rank,
     /// summed exactly so every rank count and thread count gives the same bits.
     fn residual_norm(&self, parallel: &Parallel) -> f64 {
-        let inputs: Vec<&Field<K::Value>> = self.levels.iter().collect();
+        let inputs: Vec<&Field<K::Value>> = self.levels().iter().collect();
         let local = stencil::sum_rows(&inputs, &self.whole, &self.threads, |row, sum| {
             self.kernel.residual_row(row, sum)
         });
@@ -303,57 +358,103 @@ where
         let grid = self.decomposition.grid();
         let radius = self.kernel.radius();
         let depth = (self.sweeps_per_exchange - 1 - self.cycle) * radius;
-        let region = grown(&self.levels[0], grid, depth);
-        let (kernel, threads) = (self.kernel, &self.threads);
+        let region = grown(&self.buffers[0], grid, depth);
+        let (kernel, overlap, interior) = (self.kernel, self.options.overlap, self.interior);
+        let (cycle, threads) = (self.cycle, &self.threads);
         let t0 = Instant::now();
-        if self.cycle == 0 {
+        if cycle == 0 {
+            let nl = self.buffers.len() - 1;
             let pending: Vec<_> = self
                 .halos
                 .iter_mut()
-                .zip(&self.levels)
+                .zip(&self.buffers[..nl])
                 .map(|(h, f)| h.begin(f))
                 .collect();
+            let (levels, next) = levels_and_next(&mut self.buffers);
             let t1 = Instant::now();
-            if self.options.overlap {
-                let inputs: Vec<&Field<K::Value>> = self.levels.iter().collect();
-                stencil::apply_rows(
-                    kernel,
-                    &inputs,
-                    &mut self.next,
-                    &self.interior,
-                    phase,
-                    threads,
-                );
+            if overlap {
+                let inputs: Vec<&Field<K::Value>> = levels.iter().collect();
+                stencil::apply_rows(kernel, &inputs, next, &interior, phase, threads);
             }
             let t2 = Instant::now();
-            for (p, f) in pending.into_iter().zip(self.levels.iter_mut()) {
+            for (p, f) in pending.into_iter().zip(levels.iter_mut()) {
                 p.finish(f);
             }
             let t3 = Instant::now();
-            let rest = if self.options.overlap {
-                region.minus(&self.interior)
+            let rest = if overlap {
+                region.minus(&interior)
             } else {
                 vec![region]
             };
-            let inputs: Vec<&Field<K::Value>> = self.levels.iter().collect();
+            let inputs: Vec<&Field<K::Value>> = levels.iter().collect();
             for r in &rest {
-                stencil::apply_rows(kernel, &inputs, &mut self.next, r, phase, threads);
+                stencil::apply_rows(kernel, &inputs, next, r, phase, threads);
             }
             phases.add(HALO, (t1 - t0) + (t3 - t2));
             phases.add(COMPUTE, (t2 - t1) + t3.elapsed());
         } else {
-            let inputs: Vec<&Field<K::Value>> = self.levels.iter().collect();
-            stencil::apply_rows(kernel, &inputs, &mut self.next, &region, phase, threads);
+            let (levels, next) = levels_and_next(&mut self.buffers);
+            let inputs: Vec<&Field<K::Value>> = levels.iter().collect();
+            stencil::apply_rows(kernel, &inputs, next, &region, phase, threads);
             phases.add(COMPUTE, t0.elapsed());
         }
     }
 
     /// Makes the newest computed state the newest level; the oldest becomes scratch.
     fn rotate(&mut self) {
-        let n = self.levels.len();
-        std::mem::swap(&mut self.next, &mut self.levels[n - 1]);
-        self.levels.rotate_right(1);
+        self.buffers.rotate_right(1);
         self.cycle = (self.cycle + 1) % self.sweeps_per_exchange;
+    }
+
+    /// Exchanges the ghosts of every time level that is exchanged, without overlap.
+    fn exchange(&mut self, phases: &mut Phases) {
+        let t = Instant::now();
+        let nl = self.buffers.len() - 1;
+        for (h, f) in self.halos.iter_mut().zip(&mut self.buffers[..nl]) {
+            h.exchange(f);
+        }
+        phases.add(HALO, t.elapsed());
+    }
+
+    /// Temporal blocking: the next `sweeps` sweeps of the exchange cycle (ghosts valid for
+    /// all of them), computed tile by tile in the order of [`blocking::schedule`]; the
+    /// same cells from the same inputs as sweep after sweep, so the same bits.
+    fn time_block(&mut self, sweeps: usize, phases: &mut Phases) {
+        let t = Instant::now();
+        let grid = self.decomposition.grid();
+        let (kernel, radius) = (self.kernel, self.kernel.radius());
+        let (c0, per_cycle) = (self.cycle, self.sweeps_per_exchange);
+        let regions: Vec<IndexBox> = (0..sweeps)
+            .map(|j| grown(&self.buffers[0], grid, (per_cycle - 1 - c0 - j) * radius))
+            .collect();
+        let nb = self.buffers.len();
+        let tiling = blocking::choose_tiling(
+            &regions[0],
+            sweeps,
+            radius,
+            nb,
+            std::mem::size_of::<K::Value>(),
+            self.options.cache_bytes(),
+            self.options.tile,
+        );
+        let threads = &self.threads;
+        for piece in blocking::schedule(&regions, radius, &tiling) {
+            let j = piece.sweep;
+            let o = blocking::ring_output(j, nb);
+            let (below, rest) = self.buffers.split_at_mut(o);
+            let (out, above) = rest.split_first_mut().expect("the ring holds the output");
+            let inputs: Vec<&Field<K::Value>> = (0..nb - 1)
+                .map(|l| match blocking::ring_input(j, l, nb) {
+                    i if i < o => &below[i],
+                    i => &above[i - o - 1],
+                })
+                .collect();
+            let phase = (c0 + j) % kernel.phases();
+            stencil::apply_rows(kernel, &inputs, out, &piece.region, phase, threads);
+        }
+        self.buffers.rotate_right(sweeps % nb);
+        self.cycle = (c0 + sweeps) % per_cycle;
+        phases.add(COMPUTE, t.elapsed());
     }
 }
 
@@ -381,7 +482,7 @@ where
 
     fn state_bytes(&self) -> f64 {
         let cells = self.decomposition.grid().cells() as f64;
-        cells * (self.levels.len() * std::mem::size_of::<K::Value>()) as f64
+        cells * (self.levels().len() * std::mem::size_of::<K::Value>()) as f64
     }
 
     fn decomposition(&self) -> String {
@@ -416,6 +517,45 @@ where
         Ok(Advance::Stepped)
     }
 
+    /// With temporal blocking, the steps up to `limit`, the end of the exchange cycle, the
+    /// time block and the next residual check are computed as one [`GridStepper::time_block`]
+    /// (after the exchange, if the cycle starts here, and the residual check, if one is due;
+    /// the exchange is not overlapped); otherwise one step.
+    fn advance_steps(
+        &mut self,
+        parallel: &Parallel,
+        step: u64,
+        limit: u64,
+        phases: &mut Phases,
+    ) -> Result<(u64, Advance)> {
+        let per_step = self.kernel.phases();
+        let left_in_cycle = ((self.sweeps_per_exchange - self.cycle) / per_step) as u64;
+        let to_check = self
+            .options
+            .convergence
+            .map_or(u64::MAX, |c| c.check_every - step % c.check_every);
+        let steps = limit
+            .min(left_in_cycle)
+            .min(to_check)
+            .min(self.options.time_block as u64);
+        if steps <= 1 || !self.cycle.is_multiple_of(per_step) {
+            let advance = self.advance(parallel, step, phases)?;
+            return Ok((u64::from(advance == Advance::Stepped), advance));
+        }
+        if self.cycle == 0 {
+            self.exchange(phases);
+        }
+        let due = self
+            .options
+            .convergence
+            .is_some_and(|c| step.is_multiple_of(c.check_every));
+        if due && self.check_residual(parallel, step, phases) {
+            return Ok((0, Advance::Finished));
+        }
+        self.time_block(steps as usize * per_step, phases);
+        Ok((steps, Advance::Stepped))
+    }
+
     fn finish(&mut self, parallel: &Parallel, step: u64, phases: &mut Phases) -> Result<Advance> {
         if self.options.convergence.is_none() {
             return Ok(Advance::Stepped);
@@ -423,7 +563,7 @@ where
         if self.residuals.last().map(|r| r.0) != Some(step) {
             // the final state was not checked yet: fill its ghosts and check it
             let t = Instant::now();
-            self.halos[0].exchange(&mut self.levels[0]);
+            self.halos[0].exchange(&mut self.buffers[0]);
             phases.add(RESIDUAL, t.elapsed());
             self.check_residual(parallel, step, phases);
         }
@@ -451,7 +591,7 @@ where
         let procs = self.decomposition.procs();
         writer.attr("process_grid", &u64s(&procs[DIMS - shape.len()..]))?;
         let mut fields = Vec::new();
-        for (l, field) in self.levels.iter().enumerate() {
+        for (l, field) in self.levels().iter().enumerate() {
             let name = self.kernel.level_name(l);
             writer.dataset(
                 &format!("fields/{name}"),
@@ -497,18 +637,24 @@ where
 
     fn restore(&mut self, parallel: &Parallel, checkpoint: &Checkpoint) -> Result<()> {
         let shape = self.decomposition.grid().shape();
-        for l in 0..self.levels.len() {
+        for l in 0..self.levels().len() {
             let name = self.kernel.level_name(l);
-            let block = self.levels[l].owned_block(&shape);
+            let block = self.buffers[l].owned_block(&shape);
             checkpoint.read(
                 parallel,
                 &format!("fields/{name}"),
                 &block,
-                self.levels[l].as_slice_mut(),
+                self.buffers[l].as_slice_mut(),
             )?;
         }
         Ok(())
     }
+}
+
+/// The time levels (newest first) of a ring of buffers, and the scratch the next sweep writes.
+fn levels_and_next<T>(buffers: &mut [Field<T>]) -> (&mut [Field<T>], &mut Field<T>) {
+    let (levels, next) = buffers.split_at_mut(buffers.len() - 1);
+    (levels, &mut next[0])
 }
 
 /// Runs `kernel` on `decomposition`: the stepper (holding the final state) and the

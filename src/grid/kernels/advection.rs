@@ -562,7 +562,7 @@ impl Kernel for Advection {
         0.0
     }
 
-    #[inline]
+    #[inline(always)]
     fn update_row(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
         // u' = (sum_taps w (u[offset] - u)) + u, the taps in their fixed order, in one
         // pass over the row

@@ -160,6 +160,7 @@ impl AllenCahn {
 }
 
 /// The row of `s` one cell away along internal axis `a`, on the side `sign` (-1 or +1).
+#[inline(always)]
 fn neighbour_row<'a>(s: &'a RowStencil<'_, f64>, a: usize, sign: isize) -> &'a [f64] {
     let d: [isize; 3] = std::array::from_fn(|x| if x == a { sign } else { 0 });
     &s.row(d[0], d[1], d[2])[..s.len()]
@@ -187,16 +188,38 @@ impl Kernel for AllenCahn {
         self.steady_state(idx)
     }
 
+    #[inline(always)]
     fn update_row(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
+        // u + dt (u - u^3), then r_a (below - 2u + above) added axis by axis in order, in
+        // one pass over the row
         let n = out.len();
         let u = &s.row(0, 0, 0)[..n];
-        for m in 0..n {
-            out[m] = u[m] + self.dt * (u[m] - u[m] * u[m] * u[m]);
-        }
-        for a in self.normal..3 {
-            let (below, above) = (neighbour_row(s, a, -1), neighbour_row(s, a, 1));
-            for m in 0..n {
-                out[m] += self.r[a] * (below[m] - 2.0 * u[m] + above[m]);
+        let (dt, r) = (self.dt, self.r);
+        let reaction = |m: usize| u[m] + dt * (u[m] - u[m] * u[m] * u[m]);
+        let pair = |a: usize| (neighbour_row(s, a, -1), neighbour_row(s, a, 1));
+        match self.normal {
+            2 => {
+                let (w, e) = pair(2);
+                for m in 0..n {
+                    out[m] = reaction(m) + r[2] * (w[m] - 2.0 * u[m] + e[m]);
+                }
+            }
+            1 => {
+                let ((so, no), (w, e)) = (pair(1), pair(2));
+                for m in 0..n {
+                    out[m] = reaction(m)
+                        + r[1] * (so[m] - 2.0 * u[m] + no[m])
+                        + r[2] * (w[m] - 2.0 * u[m] + e[m]);
+                }
+            }
+            _ => {
+                let ((dn, up), (so, no), (w, e)) = (pair(0), pair(1), pair(2));
+                for m in 0..n {
+                    out[m] = reaction(m)
+                        + r[0] * (dn[m] - 2.0 * u[m] + up[m])
+                        + r[1] * (so[m] - 2.0 * u[m] + no[m])
+                        + r[2] * (w[m] - 2.0 * u[m] + e[m]);
+                }
             }
         }
     }

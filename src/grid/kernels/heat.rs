@@ -257,7 +257,7 @@ impl Kernel for Heat {
         0.0
     }
 
-    #[inline]
+    #[inline(always)]
     fn update_row(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
         if self.stencil != Stencil::Standard {
             // u + alpha dt (L u), the taps summed first in their fixed order

@@ -236,7 +236,7 @@ impl Kernel for Life {
         0 // never used: the grid is periodic on both axes
     }
 
-    #[inline]
+    #[inline(always)]
     fn update_row(&self, s: &RowStencil<'_, u8>, out: &mut [u8]) {
         let n = out.len();
         let c = &s.row(0, 0, 0)[..n];

@@ -255,33 +255,39 @@ impl Poisson {
     }
 
     /// `(f_c + N(u)_c) / D` for the cells of one row, into `out`.
-    #[inline]
+    #[inline(always)]
     fn relaxed(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
         let n = out.len();
         let g = s.global_start();
         let [ix, iy, iz] = self.inv_h2;
         // neighbour sums, innermost axis first, in a fixed order (rows of inactive axes
-        // do not exist: a 2D block has no ghost planes to read)
-        let (w, e) = (&s.row(0, 0, -1)[..n], &s.row(0, 0, 1)[..n]);
-        for m in 0..n {
-            out[m] = iz * (w[m] + e[m]);
-        }
-        if self.ndim >= 2 {
-            let (so, no) = (&s.row(0, -1, 0)[..n], &s.row(0, 1, 0)[..n]);
-            for m in 0..n {
-                out[m] += iy * (so[m] + no[m]);
-            }
-        }
-        if self.ndim == 3 {
-            let (dn, up) = (&s.row(-1, 0, 0)[..n], &s.row(1, 0, 0)[..n]);
-            for m in 0..n {
-                out[m] += ix * (dn[m] + up[m]);
-            }
-        }
+        // do not exist: a 2D block has no ghost planes to read), then (f + sum) / D, in
+        // one pass over the row
         let f0 = self.rhs_scale * self.sines[0][g[0] as usize] * self.sines[1][g[1] as usize];
         let sz = &self.sines[2][g[2] as usize..g[2] as usize + n];
-        for m in 0..n {
-            out[m] = (f0 * sz[m] + out[m]) * self.inv_diag;
+        let inv_diag = self.inv_diag;
+        let (w, e) = (&s.row(0, 0, -1)[..n], &s.row(0, 0, 1)[..n]);
+        match self.ndim {
+            1 => {
+                for m in 0..n {
+                    out[m] = (f0 * sz[m] + iz * (w[m] + e[m])) * inv_diag;
+                }
+            }
+            2 => {
+                let (so, no) = (&s.row(0, -1, 0)[..n], &s.row(0, 1, 0)[..n]);
+                for m in 0..n {
+                    let sum = iz * (w[m] + e[m]) + iy * (so[m] + no[m]);
+                    out[m] = (f0 * sz[m] + sum) * inv_diag;
+                }
+            }
+            _ => {
+                let (so, no) = (&s.row(0, -1, 0)[..n], &s.row(0, 1, 0)[..n]);
+                let (dn, up) = (&s.row(-1, 0, 0)[..n], &s.row(1, 0, 0)[..n]);
+                for m in 0..n {
+                    let sum = iz * (w[m] + e[m]) + iy * (so[m] + no[m]) + ix * (dn[m] + up[m]);
+                    out[m] = (f0 * sz[m] + sum) * inv_diag;
+                }
+            }
         }
     }
 }
@@ -313,7 +319,7 @@ impl Kernel for Poisson {
         self.harmonic(idx)
     }
 
-    #[inline]
+    #[inline(always)]
     fn update_row(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
         self.relaxed(s, out);
         if self.method == Method::Jacobi {

@@ -357,7 +357,7 @@ impl Kernel for Wave {
         0.0
     }
 
-    #[inline]
+    #[inline(always)]
     fn update_row(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
         let n = out.len();
         let c = &s.row(0, 0, 0)[..n];
