@@ -1,76 +1,110 @@
 #!/usr/bin/env bash
-# Every stencil kernel's update rate and effective bandwidth against a STREAM triad
-# measured in the same run, at 1 and 2 ranks x 1 and 2 threads, and the effect of
-# overlap (--no-overlap) and of deep halos (--steps-per-exchange 4) at 2 ranks.
+# Every stencil kernel's rate, step by step and with temporal blocking (--time-block T),
+# against the streaming bound and a plain C loop, all measured in the same run, at 1 and 2
+# ranks (one thread each), medians of several runs.
 #
-#   scripts/bench-stencils.sh                # full run (about 5 minutes on 2 cores)
-#   BENCH_QUICK=1 scripts/bench-stencils.sh  # smoke test: small grids, few steps
+#   scripts/bench-stencils.sh                 # 8192^2 and 512^3 (about 20 minutes on 2 cores)
+#   BENCH_QUICK=1 scripts/bench-stencils.sh   # smoke test: 1024^2 and 128^3, 1 repetition
+#   BENCH_REPS=5 BENCH_TIME_BLOCK=16 BENCH_ONLY=heat-5pt,heat-7pt-3d scripts/bench-stencils.sh
 #
-# Rates are the binaries' own "Glups in the time loop" (compute + halo exchange + residual
-# norms; no set-up, no I/O: runs use --no-checkpoint). Effective bandwidth = Glups x the
-# bytes one update must move at least (each input level read once, the output written
-# once; Poisson's right-hand side comes from cached tables; SOR counts its two sweeps).
-# "% triad" relates it to the STREAM triad bandwidth with as many threads as the run uses
-# in total (capped at the 2 cores). 2 ranks x 2 threads oversubscribes the 2 cores.
+# Rate: the binaries' "Glups in the time loop" (compute + halo exchange + residual norms;
+# no set-up, no I/O: --no-checkpoint), the median of BENCH_REPS runs (default 3); the
+# fastest and slowest are kept in the raw CSV. Streaming bound: the STREAM triad bandwidth
+# (median of runs at the start and the end, threads = ranks) divided by the bytes one update
+# must move at least when every step sweeps the whole block (each input level read once,
+# the output written once: 16 B for a one-level f64 kernel, 24 B for the wave's two levels,
+# 2 B for Life's bytes; SOR sweeps twice per step). No code that sweeps the block once per
+# step can beat it; temporal blocking can, by doing several steps per sweep from cache.
+# C loop: benches/c/stencil_loop.c (mpicc -O3 -march=native; the heat 5-point and 7-point
+# FTCS update on slabs over MPI, 3D blocked over j), against heat's standard stencil.
+#
+# Results: runs/bench-stencils/results-STAMP.csv (medians), raw-STAMP.csv (every run),
+# chart-STAMP.png (scripts/bench-stencils-chart.py; matplotlib installed by pip if missing,
+# no chart without it).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 QUICK=${BENCH_QUICK:-0}
+REPS=${BENCH_REPS:-3}
+T=${BENCH_TIME_BLOCK:-8}
+ONLY=${BENCH_ONLY:-}
+JBLOCK=${BENCH_C_JBLOCK:-128}
 if [[ $QUICK == 1 ]]; then
-    N2=512 N3=64 NL=1024 SCALE=1 STREAM_ARGS=(--size-mib 64 --reps 4)
+    N2=1024 N3=128 NL=2048 REPS=1 STREAM_ARGS=(--size-mib 128 --reps 4)
 else
-    N2=4096 N3=256 NL=8192 SCALE=6 STREAM_ARGS=(--size-mib 512 --reps 8)
+    N2=8192 N3=512 NL=16384 STREAM_ARGS=(--size-mib 512 --reps 8)
 fi
-# name | binary | bytes per update | arguments (steps are multiplied by SCALE)
+for v in REPS T JBLOCK; do
+    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench-stencils: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
+done
+S2=$((3 * T)) S3=$((2 * T)) # steps: whole time blocks
+# name | binary | bytes per update | arguments
 CASES=(
-    "heat-5pt|heat|16|--size ${N2}x${N2} --steps 10"
-    "heat-9pt|heat|16|--size ${N2}x${N2} --stencil compact --steps 10"
-    "heat-4th|heat|16|--size ${N2}x${N2} --stencil fourth --bc periodic --steps 10"
-    "heat-7pt-3d|heat|16|--size ${N3}x${N3}x${N3} --steps 10"
-    "heat-27pt-3d|heat|16|--size ${N3}x${N3}x${N3} --stencil compact --steps 5"
-    "wave|wave|24|--size ${N2}x${N2} --steps 10"
-    "poisson-jacobi|poisson|16|--size $((N2 - 1))x$((N2 - 1)) --method jacobi --steps 10 --check-every 100000"
-    "poisson-sor|poisson|32|--size $((N2 - 1))x$((N2 - 1)) --method sor --steps 5 --check-every 100000"
-    "advect-lw|advect|16|--size ${N2}x${N2} --steps 10"
-    "life|life|2|--size ${NL}x${NL} --pattern soup --steps 10"
-    "allen-cahn|allen-cahn|16|--size ${N2}x${N2} --steps 10"
+    "heat-5pt|heat|16|--size ${N2}x${N2} --steps $S2"
+    "heat-9pt|heat|16|--size ${N2}x${N2} --stencil compact --steps $S2"
+    "heat-4th|heat|16|--size ${N2}x${N2} --stencil fourth --bc periodic --steps $S2"
+    "heat-7pt-3d|heat|16|--size ${N3}x${N3}x${N3} --steps $S3"
+    "heat-27pt-3d|heat|16|--size ${N3}x${N3}x${N3} --stencil compact --steps $S3"
+    "wave|wave|24|--size ${N2}x${N2} --steps $S2"
+    "poisson-jacobi|poisson|16|--size $((N2 - 1))x$((N2 - 1)) --method jacobi --steps $S2 --check-every 100000"
+    "poisson-sor|poisson|32|--size $((N2 - 1))x$((N2 - 1)) --method sor --steps $S2 --check-every 100000"
+    "advect-lw|advect|16|--size ${N2}x${N2} --steps $S2"
+    "life|life|2|--size ${NL}x${NL} --pattern soup --steps $S2"
+    "allen-cahn|allen-cahn|16|--size ${N2}x${N2} --steps $S2"
 )
-# ranks threads extra-flags label
-CONFIGS=(
-    "1|1||1 rank"
-    "1|2||1 rank x 2 threads"
-    "2|1||2 ranks"
-    "2|2||2 ranks x 2 threads"
-    "2|1|--no-overlap|2 ranks, overlap off"
-    "2|1|--steps-per-exchange 4|2 ranks, exchange every 4 steps"
-)
+RANKS=(1 2)
+MODES=("single|" "blocked|--time-block $T")
 
 SECONDS=0
-echo "== building (cargo build --release)"
+if ! command -v mpicc >/dev/null || ! command -v cargo >/dev/null; then
+    echo "== installing what is missing (scripts/setup.sh)"
+    scripts/setup.sh
+fi
+python3 -c "import matplotlib" 2>/dev/null || {
+    echo "== installing matplotlib for the chart (pip)"
+    python3 -m pip install -q matplotlib >/dev/null 2>&1 ||
+        python3 -m pip install -q --break-system-packages matplotlib >/dev/null 2>&1 ||
+        echo "bench-stencils: no matplotlib: no chart" >&2
+}
+echo "== building (cargo build --release; mpicc -O3 -march=native benches/c/stencil_loop.c)"
 cargo build --release --quiet --bins
+WORK=$(mktemp -d /tmp/bench-stencils.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+mpicc -O3 -march=native -o "$WORK/stencil_loop" benches/c/stencil_loop.c -lm
 
-TMP=$(mktemp -d /tmp/bench-stencils.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+RESULTS=runs/bench-stencils
+mkdir -p "$RESULTS"
+STAMP=$(date +%Y%m%d-%H%M%S)
+RAW=$RESULTS/raw-$STAMP.csv CSV=$RESULTS/results-$STAMP.csv
+echo "kernel,ranks,mode,rep,glups" >"$RAW"
 
-declare -A TRIAD=()
+# median of the numbers on stdin (mean of the two middle ones for an even count)
+median() {
+    sort -g | awk '{v[NR] = $1} END {
+        if (NR == 0) { print "nan"; exit }
+        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+    }'
+}
+
+declare -A TRIAD_RAW=()
 stream() {
     local t=$1 out
     out=$(target/release/stream --threads "$t" "${STREAM_ARGS[@]}" 2>&1) || { echo "$out" >&2; exit 1; }
     grep -q "Solution validates" <<<"$out" || { echo "$out" >&2; exit 1; }
-    sed -n 's/^triad_gbs=//p' <<<"$out"
+    TRIAD_RAW[$t]="${TRIAD_RAW[$t]:-} $(sed -n 's/^triad_gbs=//p' <<<"$out")"
 }
 echo "== STREAM triad (start)"
-for t in 1 2; do TRIAD[$t]=$(stream "$t"); echo "  $t thread(s): ${TRIAD[$t]} GB/s"; done
+for t in "${RANKS[@]}"; do stream "$t"; echo "  $t thread(s):${TRIAD_RAW[$t]} GB/s"; done
 
-# run NAME BIN ARGS...: prints "glups" of one run (Poisson may stop unconverged: exit 1)
-run() {
-    local ranks=$1 threads=$2 bin=$3; shift 3
-    local bind=core out rc=0
-    [[ $threads -gt 1 ]] && bind=none
-    out=$(mpirun --oversubscribe -n "$ranks" --bind-to "$bind" "target/release/$bin" "$@" \
-        --threads "$threads" --no-checkpoint --out "$TMP/out" --progress 0 2>&1) || rc=$?
+# tessera RANKS BIN ARGS...: "Glups in the time loop" of one run (Poisson may stop
+# unconverged: exit 1 with its figures printed)
+tessera() {
+    local ranks=$1 bin=$2 out rc=0
+    shift 2
+    out=$(mpirun --oversubscribe -n "$ranks" --bind-to core "target/release/$bin" "$@" \
+        --no-checkpoint --out "$WORK/out" --progress 0 2>&1) || rc=$?
     if [[ $rc -ne 0 && ! ($bin == poisson && $rc -eq 1) ]]; then
         echo "$out" >&2
         echo "bench-stencils: $bin $* failed (exit $rc)" >&2
@@ -79,40 +113,88 @@ run() {
     sed -nE 's/.* ([0-9.]+) Glups in the time loop.*/\1/p' <<<"$out"
 }
 
-RESULTS="$TMP/results"
-: >"$RESULTS"
-echo "== kernels"
+declare -A MED=() LO=() HI=()
+record() { # KEY: median, fastest and slowest of the numbers in $RUNS
+    MED[$1]=$(tr ' ' '\n' <<<"$RUNS" | grep . | median)
+    LO[$1]=$(tr ' ' '\n' <<<"$RUNS" | grep . | sort -g | head -1)
+    HI[$1]=$(tr ' ' '\n' <<<"$RUNS" | grep . | sort -g | tail -1)
+}
+
+echo "== C loop (benches/c/stencil_loop.c, 3D j blocks of $JBLOCK rows), $REPS run(s) each"
+for d in 2 3; do
+    n=$([[ $d == 2 ]] && echo "$N2" || echo "$N3")
+    steps=$([[ $d == 2 ]] && echo "$S2" || echo "$S3")
+    for r in "${RANKS[@]}"; do
+        RUNS=""
+        for ((i = 1; i <= REPS; i++)); do
+            g=$(mpirun -n "$r" --bind-to core "$WORK/stencil_loop" "$d" "$n" "$steps" "$JBLOCK" |
+                sed -n 's/^glups=\([0-9.]*\).*/\1/p')
+            RUNS+=" $g"
+            echo "c-loop-${d}d,$r,single,$i,$g" >>"$RAW"
+        done
+        record "c$d $r"
+        printf '  %dD %s^%d, %d rank(s): %s Glups (runs:%s)\n' "$d" "$n" "$d" "$r" "${MED["c$d $r"]}" "$RUNS"
+    done
+done
+
+echo "== kernels: single-step and --time-block $T, $REPS run(s) each"
 for c in "${CASES[@]}"; do
     IFS='|' read -r name bin bytes args <<<"$c"
+    [[ -n $ONLY && ",$ONLY," != *",$name,"* ]] && continue
     read -ra argv <<<"$args"
-    # scale the step count
-    for i in "${!argv[@]}"; do
-        [[ ${argv[$i]} == --steps ]] && argv[$((i + 1))]=$((argv[i + 1] * SCALE))
-    done
-    for cfg in "${CONFIGS[@]}"; do
-        IFS='|' read -r ranks threads extra label <<<"$cfg"
-        read -ra extra_argv <<<"$extra"
-        glups=$(run "$ranks" "$threads" "$bin" "${argv[@]}" "${extra_argv[@]}")
-        used=$((ranks * threads > 2 ? 2 : ranks * threads))
-        echo "$name|$label|$glups" >>"$RESULTS"
-        awk -v n="$name" -v l="$label" -v g="$glups" -v b="$bytes" -v t="${TRIAD[$used]}" \
-            'BEGIN { printf "  %-15s %-32s %8.3f Glups %7.1f GB/s %5.0f%% of triad (%.1f GB/s)\n",
-                     n, l, g, g * b, 100 * g * b / t, t }'
+    for r in "${RANKS[@]}"; do
+        declare -A MODE_RUNS=()
+        # the two modes alternate run by run, so drifts of the machine hit both
+        for ((i = 1; i <= REPS; i++)); do
+            for m in "${MODES[@]}"; do
+                IFS='|' read -r mode extra <<<"$m"
+                read -ra extra_argv <<<"$extra"
+                g=$(tessera "$r" "$bin" "${argv[@]}" "${extra_argv[@]}")
+                MODE_RUNS[$mode]="${MODE_RUNS[$mode]:-} $g"
+                echo "$name,$r,$mode,$i,$g" >>"$RAW"
+            done
+        done
+        for m in "${MODES[@]}"; do
+            mode=${m%%|*}
+            RUNS=${MODE_RUNS[$mode]}
+            record "$name $r $mode"
+            printf '  %-15s %d rank(s) %-8s %8.3f Glups (runs:%s)\n' "$name" "$r" "$mode" "${MED["$name $r $mode"]}" "$RUNS"
+        done
+        unset MODE_RUNS
     done
 done
 
 echo "== STREAM triad (end)"
-for t in 1 2; do echo "  $t thread(s): $(stream "$t") GB/s"; done
+declare -A TRIAD=()
+for t in "${RANKS[@]}"; do
+    stream "$t"
+    TRIAD[$t]=$(tr ' ' '\n' <<<"${TRIAD_RAW[$t]}" | grep . | median)
+    echo "  $t thread(s):${TRIAD_RAW[$t]} GB/s -> median ${TRIAD[$t]}"
+done
 
 echo
-echo "== overlap and deep halos at 2 ranks (time-loop rate relative to the plain 2-rank run)"
+echo "Rates in Glups (median of $REPS); bound = triad / bytes per update; C = benches/c/stencil_loop.c"
+printf '%-15s %5s %9s %9s %8s %9s %8s %8s %9s %9s\n' kernel ranks bound single '%bound' blocked 'xbound' 'xsingle' 'C loop' 'xC(s/b)'
+echo "kernel,ranks,bytes_per_update,triad_gbs,bound_glups,single_glups,single_min,single_max,blocked_glups,blocked_min,blocked_max,time_block,c_loop_glups" >"$CSV"
 for c in "${CASES[@]}"; do
-    IFS='|' read -r name _ <<<"$c"
-    rate() { awk -F'|' -v n="$name" -v l="$1" '$1 == n && $2 == l { print $3 }' "$RESULTS"; }
-    base=$(rate "2 ranks")
-    off=$(rate "2 ranks, overlap off")
-    deep=$(rate "2 ranks, exchange every 4 steps")
-    awk -v n="$name" -v b="$base" -v o="$off" -v d="$deep" \
-        'BEGIN { printf "  %-15s overlap off: %5.2fx   exchange every 4 steps: %5.2fx\n", n, o / b, d / b }'
+    IFS='|' read -r name bin bytes args <<<"$c"
+    [[ -n $ONLY && ",$ONLY," != *",$name,"* ]] && continue
+    for r in "${RANKS[@]}"; do
+        cref=""
+        [[ $name == heat-5pt ]] && cref=${MED["c2 $r"]}
+        [[ $name == heat-7pt-3d ]] && cref=${MED["c3 $r"]}
+        s=${MED["$name $r single"]} b=${MED["$name $r blocked"]}
+        awk -v n="$name" -v r="$r" -v by="$bytes" -v t="${TRIAD[$r]}" -v s="$s" -v b="$b" -v c="$cref" 'BEGIN {
+            bound = t / by
+            cs = c == "" ? "" : sprintf("%9.3f %4.2f/%4.2f", c, s / c, b / c)
+            printf "%-15s %5d %9.3f %9.3f %7.0f%% %9.3f %7.2fx %7.2fx %s\n", n, r, bound, s, 100 * s / bound, b, b / bound, b / s, cs
+        }'
+        echo "$name,$r,$bytes,${TRIAD[$r]},$(awk -v t="${TRIAD[$r]}" -v by="$bytes" 'BEGIN { printf "%.4f", t / by }'),$s,${LO["$name $r single"]},${HI["$name $r single"]},$b,${LO["$name $r blocked"]},${HI["$name $r blocked"]},$T,$cref" >>"$CSV"
+    done
 done
+echo
+echo "CSV: $CSV (every run: $RAW)"
+MACHINE="$(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+python3 scripts/bench-stencils-chart.py "$CSV" --note "$MACHINE; run $STAMP; time block $T" \
+    -o "$RESULTS/chart-$STAMP.png" || echo "bench-stencils: no chart" >&2
 echo "bench-stencils: done in ${SECONDS} s"

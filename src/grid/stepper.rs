@@ -217,7 +217,7 @@ pub struct GridStepper<'a, K: Kernel> {
     /// the scratch, then the ring rotates right by one.
     buffers: Vec<Field<K::Value>>,
     halos: Vec<HaloExchange<K::Value>>,
-    /// Owned cells (local indices), and those whose stencil reads no ghost.
+    /// Owned cells (local indices), and those whose stencil reads no exchanged ghost.
     whole: IndexBox,
     interior: IndexBox,
     sweeps_per_exchange: usize,
@@ -268,7 +268,7 @@ where
             .map(|l| HaloExchange::on_channel(parallel, decomposition, &buffers[l], l))
             .collect();
         let whole = buffers[0].interior();
-        let interior = whole.shrink(decomposition.ghost_widths(kernel.radius()));
+        let interior = not_reading_halos(&buffers[0], grid, kernel.radius());
         Ok(GridStepper {
             kernel,
             decomposition,
@@ -680,23 +680,43 @@ where
 /// in local indices.
 pub fn grown<T: Scalar>(field: &Field<T>, grid: &Grid, depth: usize) -> IndexBox {
     let mut b = field.interior();
-    let owned = field.owned();
-    let (extents, periodic) = (grid.extents(), grid.periodic());
-    for a in (0..DIMS).filter(|&a| grid.is_active(a)) {
-        let below = if periodic[a] || owned.lo[a] > 0 {
-            depth
-        } else {
-            0
-        };
-        let above = if periodic[a] || owned.hi()[a] < extents[a] {
-            depth
-        } else {
-            0
-        };
+    for (a, [below, above]) in exchanged_sides(field, grid).into_iter().enumerate() {
+        let (below, above) = (usize::from(below) * depth, usize::from(above) * depth);
         b.lo[a] -= below;
         b.size[a] += below + above;
     }
     b
+}
+
+/// The owned cells of `field` whose stencil of `radius` reads no ghost cell that a halo
+/// exchange fills (ghosts past a non-periodic edge hold boundary data from the start), in
+/// local indices: what a sweep can compute while the exchange is in flight.
+pub fn not_reading_halos<T: Scalar>(field: &Field<T>, grid: &Grid, radius: usize) -> IndexBox {
+    let mut b = field.interior();
+    for (a, [below, above]) in exchanged_sides(field, grid).into_iter().enumerate() {
+        let (below, above) = (usize::from(below) * radius, usize::from(above) * radius);
+        if b.size[a] <= below + above {
+            b.size[a] = 0;
+        } else {
+            b.lo[a] += below;
+            b.size[a] -= below + above;
+        }
+    }
+    b
+}
+
+/// For each axis, whether the ghosts below and above `field`'s owned cells are filled by
+/// a halo exchange (a neighbouring block or a periodic image), not boundary data.
+fn exchanged_sides<T: Scalar>(field: &Field<T>, grid: &Grid) -> [[bool; 2]; DIMS] {
+    let owned = field.owned();
+    let (extents, periodic) = (grid.extents(), grid.periodic());
+    std::array::from_fn(|a| {
+        let active = grid.is_active(a);
+        [
+            active && (periodic[a] || owned.lo[a] > 0),
+            active && (periodic[a] || owned.hi()[a] < extents[a]),
+        ]
+    })
 }
 
 #[cfg(test)]
@@ -707,7 +727,7 @@ mod tests {
     /// Deep halos: the region a sweep computes grows into the ghosts on every side that has
     /// a neighbour (or a periodic image), never past a non-periodic edge of the grid.
     #[test]
-    fn grown_regions_stop_at_non_periodic_edges() {
+    fn grown_and_overlapped_regions_stop_at_non_periodic_edges() {
         for periodic in [false, true] {
             let grid = Grid::new(&[12, 10], &[periodic, periodic]).unwrap();
             let d = Decomposition::new(grid, 4, Some(&[2, 2])).unwrap();
@@ -728,6 +748,15 @@ mod tests {
                     // the inactive leading axis never grows
                     assert_eq!((b.lo[0], b.size[0]), (inner.lo[0], inner.size[0]));
                 }
+                // what overlaps the exchange: shrunk only where the ghosts are exchanged
+                let quiet = not_reading_halos(&field, d.grid(), 2);
+                for a in 1..DIMS {
+                    let lower = usize::from(owned.lo[a] > 0 || periodic) * 2;
+                    let upper = usize::from(owned.hi()[a] < d.grid().extents()[a] || periodic) * 2;
+                    assert_eq!(quiet.lo[a], inner.lo[a] + lower, "rank {rank} axis {a}");
+                    assert_eq!(quiet.size[a], inner.size[a] - lower - upper);
+                }
+                assert_eq!((quiet.lo[0], quiet.size[0]), (inner.lo[0], inner.size[0]));
             }
         }
     }
