@@ -48,7 +48,7 @@ def main():
                 top = max(top, hi / bound)
                 ax.bar(i + dx, y, 0.38, color=colour, label=mode if i == 0 else None)
                 ax.errorbar([i + dx], [y], yerr=[[y - lo / bound], [hi / bound - y]], color="k", capsize=2, lw=0.8)
-                ax.text(i + dx, y + 0.03, f"{g:.2f}", ha="center", va="bottom", fontsize=7, rotation=90)
+                ax.text(i + dx, hi / bound + 0.03, f"{g:.2f}", ha="center", va="bottom", fontsize=7, rotation=90)
             if r.get("c_loop_glups"):
                 c = float(r["c_loop_glups"]) / bound
                 top = max(top, c)
