@@ -117,11 +117,12 @@ pub struct RunFlags {
     pub time_block: usize,
     /// The tiles of a time block, in cells: the wavefront's step along the slowest axis
     /// and the width of the strips the next axis is cut into (0: not cut), as STEPxWIDTH
-    /// [default: chosen to fit --cache].
+    /// [default: chosen to fit --cache, or tuned].
     #[arg(long, value_name = "STEPxWIDTH", value_parser = parse_tile)]
     pub tile: Option<(usize, usize)>,
-    /// Cache, in KiB, that a time block's tiles should fit [default: the level-2 cache
-    /// the OS reports].
+    /// Cache, in KiB, that a time block's tiles should fit [default: tuned: the first
+    /// blocks try 1, 2, 4 and 8 times the level-2 cache the OS reports, the rest use the
+    /// fastest; results do not depend on it].
     #[arg(long, value_name = "KIB", value_parser = clap::value_parser!(u64).range(1..(1 << 30)))]
     pub cache: Option<u64>,
 }

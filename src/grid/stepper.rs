@@ -45,8 +45,9 @@ pub struct GridOptions {
     /// The tiles of a time block: the wavefront's step and the strips' width in cells
     /// (0: no strips); `None`: chosen to fit [`GridOptions::cache`].
     pub tile: Option<(usize, usize)>,
-    /// Bytes of cache a time block's tiles should fit (`None`: the level-2 cache as the
-    /// OS reports it, 1 MiB if it does not).
+    /// Bytes of cache a time block's tiles should fit. `None`: tuned, each rank timing its
+    /// first blocks with 1, 2, 4 and 8 times the level-2 cache the OS reports (1 MiB if it
+    /// does not) and keeping the fastest ([`blocking::TileTuner`]).
     pub cache: Option<usize>,
     /// Threads per rank sharing each update (results do not depend on it).
     pub threads: usize,
@@ -225,6 +226,8 @@ pub struct GridStepper<'a, K: Kernel> {
     cycle: usize,
     residuals: Vec<(u64, f64)>,
     converged: bool,
+    /// Picks the time blocks' cache target when neither tiles nor a cache size are given.
+    tuner: Option<blocking::TileTuner>,
 }
 
 impl<'a, K> GridStepper<'a, K>
@@ -282,6 +285,8 @@ where
             cycle: 0,
             residuals: Vec::new(),
             converged: false,
+            tuner: (options.time_block > 1 && options.tile.is_none() && options.cache.is_none())
+                .then(|| blocking::TileTuner::new(options.cache_bytes())),
         })
     }
 
@@ -317,7 +322,13 @@ where
             let tiles = match o.tile {
                 Some((step, 0)) => format!("wavefront step {step}"),
                 Some((step, width)) => format!("wavefront step {step}, strips {width} wide"),
-                None => format!("tiles for {} KiB of cache", o.cache_bytes() >> 10),
+                None if o.cache.is_some() => {
+                    format!("tiles for {} KiB of cache", o.cache_bytes() >> 10)
+                }
+                None => format!(
+                    "tiles tuned for 1-8 x {} KiB of cache",
+                    o.cache_bytes() >> 10
+                ),
             };
             deep += &format!(", time blocks of {} steps ({tiles})", o.time_block);
         }
@@ -428,13 +439,17 @@ where
             .map(|j| grown(&self.buffers[0], grid, (per_cycle - 1 - c0 - j) * radius))
             .collect();
         let nb = self.buffers.len();
+        let cache = self
+            .tuner
+            .as_ref()
+            .map_or(self.options.cache_bytes(), |t| t.next_cache());
         let tiling = blocking::choose_tiling(
             &regions[0],
             sweeps,
             radius,
             nb,
             std::mem::size_of::<K::Value>(),
-            self.options.cache_bytes(),
+            cache,
             self.options.tile,
         );
         let threads = &self.threads;
@@ -454,6 +469,10 @@ where
         }
         self.buffers.rotate_right(sweeps % nb);
         self.cycle = (c0 + sweeps) % per_cycle;
+        if let Some(tuner) = &mut self.tuner {
+            let cell_sweeps: usize = regions.iter().map(IndexBox::len).sum();
+            tuner.record(cell_sweeps as f64, t.elapsed().as_secs_f64());
+        }
         phases.add(COMPUTE, t.elapsed());
     }
 }
