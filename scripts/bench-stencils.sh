@@ -6,6 +6,7 @@
 #   scripts/bench-stencils.sh                 # 8192^2 and 512^3 (about 20 minutes on 2 cores)
 #   BENCH_QUICK=1 scripts/bench-stencils.sh   # smoke test: 1024^2 and 128^3, 1 repetition
 #   BENCH_REPS=5 BENCH_TIME_BLOCK=16 BENCH_ONLY=heat-5pt,heat-7pt-3d scripts/bench-stencils.sh
+#   BENCH_STEPS_2D=72 BENCH_STEPS_3D=48 ...   # longer runs (default 3 and 2 time blocks)
 #
 # Rate: the binaries' "Glups in the time loop" (compute + halo exchange + residual norms;
 # no set-up, no I/O: --no-checkpoint), the median of BENCH_REPS runs (default 3); the
@@ -36,10 +37,12 @@ if [[ $QUICK == 1 ]]; then
 else
     N2=8192 N3=512 NL=16384 STREAM_ARGS=(--size-mib 512 --reps 8)
 fi
-for v in REPS T JBLOCK; do
+# steps: whole time blocks (more with BENCH_STEPS_2D / BENCH_STEPS_3D, e.g. so that the
+# tile tuner's four trial blocks are a small part of a run)
+S2=${BENCH_STEPS_2D:-$((3 * T))} S3=${BENCH_STEPS_3D:-$((2 * T))}
+for v in REPS T JBLOCK S2 S3; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench-stencils: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
 done
-S2=$((3 * T)) S3=$((2 * T)) # steps: whole time blocks
 # name | binary | bytes per update | arguments
 CASES=(
     "heat-5pt|heat|16|--size ${N2}x${N2} --steps $S2"
