@@ -136,13 +136,7 @@ fn parse_tile(s: &str) -> std::result::Result<(usize, usize), String> {
             .map_err(|_| format!("'{s}' is not STEPxWIDTH (two whole numbers, e.g. 4x256)"))
     };
     match parts.as_slice() {
-        [step, width] => {
-            let (step, width) = (number(step)?, number(width)?);
-            if step == 0 {
-                return Err(format!("'{s}': the wavefront step must be at least 1"));
-            }
-            Ok((step, width))
-        }
+        [step, width] => Ok((number(step)?, number(width)?)),
         _ => Err(format!("'{s}' is not STEPxWIDTH (e.g. 4x256)")),
     }
 }

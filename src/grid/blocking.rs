@@ -67,47 +67,44 @@ pub fn schedule(regions: &[IndexBox], radius: usize, tiling: &Tiling) -> Vec<Pie
         return Vec::new();
     }
     let r = radius as i64;
-    // the split axis's range per sweep, for each column of pieces in the order they run
-    let mut columns: Vec<Vec<(i64, i64)>> = Vec::new();
-    let range = |b: &IndexBox, a: usize| (b.lo[a] as i64, b.hi()[a] as i64);
-    let narrowest = 2 * (n as i64 - 1) * r;
-    match tiling.strips {
-        Some((axis, width)) if axis != tiling.wave_axis && (width as i64) >= narrowest.max(1) => {
-            let w = width as i64;
-            let (lo, hi) = range(&regions[0], axis);
-            // cuts at lo + w, lo + 2w, ...; the last strip is w to 2w - 1 wide
-            let cuts: Vec<i64> = (1..)
-                .map(|k| lo + k * w)
-                .take_while(|&b| b + w <= hi)
-                .collect();
-            for k in 0..=cuts.len() {
-                columns.push(
-                    (0..n)
-                        .map(|j| {
-                            let (jl, jh) = range(&regions[j], axis);
-                            let s = j as i64 * r;
-                            let lower = if k == 0 { jl } else { cuts[k - 1] + s };
-                            let upper = if k == cuts.len() { jh } else { cuts[k] - s };
-                            (lower, upper)
-                        })
-                        .collect(),
-                );
-            }
-            for &b in &cuts {
-                columns.push(
-                    (0..n)
-                        .map(|j| (b - j as i64 * r, b + j as i64 * r))
-                        .collect(),
-                );
-            }
-            return columns
-                .iter()
-                .flat_map(|c| wavefront(regions, r, tiling, Some((axis, c))))
-                .collect();
-        }
-        _ => {}
-    }
-    wavefront(regions, r, tiling, None)
+    // strips narrower than the trapezoids' slopes are not cut
+    let narrowest = (2 * (n as i64 - 1) * r).max(1);
+    let strips = tiling
+        .strips
+        .filter(|&(axis, width)| axis != tiling.wave_axis && width as i64 >= narrowest);
+    let Some((axis, width)) = strips else {
+        return wavefront(regions, r, tiling, None);
+    };
+    let w = width as i64;
+    let range = |b: &IndexBox| (b.lo[axis] as i64, b.hi()[axis] as i64);
+    let (lo, hi) = range(&regions[0]);
+    // cuts at lo + w, lo + 2w, ...; the last strip is w to 2w - 1 wide
+    let cuts: Vec<i64> = (1..)
+        .map(|k| lo + k * w)
+        .take_while(|&b| b + w <= hi)
+        .collect();
+    // the split axis's range per sweep, for each column of pieces in the order they run:
+    // the upright trapezoids, then the inverted ones at the cuts
+    let upright = (0..=cuts.len()).map(|k| {
+        (0..n)
+            .map(|j| {
+                let (jl, jh) = range(&regions[j]);
+                let s = j as i64 * r;
+                let lower = if k == 0 { jl } else { cuts[k - 1] + s };
+                let upper = if k == cuts.len() { jh } else { cuts[k] - s };
+                (lower, upper)
+            })
+            .collect::<Vec<_>>()
+    });
+    let inverted = cuts.iter().map(|&b| {
+        (0..n)
+            .map(|j| (b - j as i64 * r, b + j as i64 * r))
+            .collect::<Vec<_>>()
+    });
+    upright
+        .chain(inverted)
+        .flat_map(|c| wavefront(regions, r, tiling, Some((axis, &c))))
+        .collect()
 }
 
 /// The wavefront over one column of pieces: `column` gives the split axis's range per
@@ -116,7 +113,7 @@ fn wavefront(
     regions: &[IndexBox],
     r: i64,
     tiling: &Tiling,
-    column: Option<(usize, &Vec<(i64, i64)>)>,
+    column: Option<(usize, &[(i64, i64)])>,
 ) -> Vec<Piece> {
     let n = regions.len();
     let a = tiling.wave_axis;

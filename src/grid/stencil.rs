@@ -131,9 +131,9 @@ pub fn initial_block<K: Kernel>(
 }
 
 /// Rows of a plane visited together across consecutive planes in a 3D sweep (spatial
-/// blocking): a block of `rows` rows of the `2 radius + 1` planes a stencil reads, plus
-/// the output, should stay in the level-2 cache while the sweep moves on to the next plane,
-/// so that each input row is read from memory once. At least 1.
+/// blocking): a block of rows of the `2 radius + 1` planes a stencil reads, plus the
+/// output, should stay in cache while the sweep moves on to the next plane, so that each
+/// input row is read from memory once. At least 1.
 fn rows_per_block(row_bytes: usize, radius: usize) -> usize {
     // 2 MiB: measured best on 512^3 with the 7-point stencil here (512 KiB to 8 MiB and
     // unblocked tried); blocks of rows that fit the level-2 cache alone were slower
@@ -165,11 +165,10 @@ fn for_each_row<T: Send>(
     let planes = &mut data[lo[0] * plane..hi[0] * plane];
     // the planes from `i0` on, j-block by j-block
     let blocked = |i0: usize, planes: &mut [T]| {
-        let count = planes.len() / plane;
         let mut jb = lo[1];
         while jb < hi[1] {
             let je = jb.saturating_add(block.max(1)).min(hi[1]);
-            for (di, p) in planes.chunks_mut(plane).enumerate().take(count) {
+            for (di, p) in planes.chunks_mut(plane).enumerate() {
                 for (dj, r) in p[jb * row..je * row].chunks_mut(row).enumerate() {
                     f(i0 + di, jb + dj, &mut r[cols.clone()]);
                 }
@@ -324,9 +323,9 @@ pub fn sum_rows<T: Scalar>(
 /// The most taps a row update sums (the 27-point stencil).
 pub const MAX_TAPS: usize = 27;
 
-/// Cells summed side by side in [`tap_sums`]: eight AVX-512 registers, so that eight
+/// Cells summed side by side in [`tap_sums`]: four AVX-512 registers, so that four
 /// independent chains of additions hide the adder's latency (each cell's sum is one chain,
-/// in tap order).
+/// in tap order; 16 and 64 cells were slower here).
 const LANES: usize = 32;
 
 /// [`tap_sums`] over the rows of `input`'s time level `level` at the given offsets

@@ -87,13 +87,6 @@ pub struct Convergence {
 }
 
 impl GridOptions {
-    /// The cache a time block's tiles aim at (see [`GridOptions::cache`]).
-    pub fn cache_bytes(&self) -> usize {
-        self.cache
-            .or_else(blocking::level2_cache_bytes)
-            .unwrap_or(1 << 20)
-    }
-
     /// The ghost width used with `kernel`: the one asked for, or by default what the sweeps
     /// between two exchanges read, `steps_per_exchange * phases * radius`.
     pub fn ghost_width<K: Kernel>(&self, kernel: &K) -> usize {
@@ -226,6 +219,9 @@ pub struct GridStepper<'a, K: Kernel> {
     cycle: usize,
     residuals: Vec<(u64, f64)>,
     converged: bool,
+    /// Bytes of cache the time blocks' tiles aim at: [`GridOptions::cache`], or the L2
+    /// the OS reports (1 MiB if it does not), read once.
+    cache: usize,
     /// Picks the time blocks' cache target when neither tiles nor a cache size are given.
     tuner: Option<blocking::TileTuner>,
 }
@@ -272,6 +268,10 @@ where
             .collect();
         let whole = buffers[0].interior();
         let interior = not_reading_halos(&buffers[0], grid, kernel.radius());
+        let cache = options
+            .cache
+            .or_else(blocking::level2_cache_bytes)
+            .unwrap_or(1 << 20);
         Ok(GridStepper {
             kernel,
             decomposition,
@@ -285,8 +285,9 @@ where
             cycle: 0,
             residuals: Vec::new(),
             converged: false,
+            cache,
             tuner: (options.time_block > 1 && options.tile.is_none() && options.cache.is_none())
-                .then(|| blocking::TileTuner::new(options.cache_bytes())),
+                .then(|| blocking::TileTuner::new(cache)),
         })
     }
 
@@ -322,13 +323,8 @@ where
             let tiles = match o.tile {
                 Some((step, 0)) => format!("wavefront step {step}"),
                 Some((step, width)) => format!("wavefront step {step}, strips {width} wide"),
-                None if o.cache.is_some() => {
-                    format!("tiles for {} KiB of cache", o.cache_bytes() >> 10)
-                }
-                None => format!(
-                    "tiles tuned for 1-8 x {} KiB of cache",
-                    o.cache_bytes() >> 10
-                ),
+                None if o.cache.is_some() => format!("tiles for {} KiB of cache", self.cache >> 10),
+                None => format!("tiles tuned for 1-8 x {} KiB of cache", self.cache >> 10),
             };
             deep += &format!(", time blocks of {} steps ({tiles})", o.time_block);
         }
@@ -439,10 +435,7 @@ where
             .map(|j| grown(&self.buffers[0], grid, (per_cycle - 1 - c0 - j) * radius))
             .collect();
         let nb = self.buffers.len();
-        let cache = self
-            .tuner
-            .as_ref()
-            .map_or(self.options.cache_bytes(), |t| t.next_cache());
+        let cache = self.tuner.as_ref().map_or(self.cache, |t| t.next_cache());
         let tiling = blocking::choose_tiling(
             &regions[0],
             sweeps,
@@ -557,7 +550,7 @@ where
             .min(left_in_cycle)
             .min(to_check)
             .min(self.options.time_block as u64);
-        if steps <= 1 || !self.cycle.is_multiple_of(per_step) {
+        if steps <= 1 {
             let advance = self.advance(parallel, step, phases)?;
             return Ok((u64::from(advance == Advance::Stepped), advance));
         }
