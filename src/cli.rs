@@ -4,6 +4,7 @@
 use crate::driver::job::{self, JobOptions, Restart};
 use crate::error::{Error, Result};
 use crate::grid::geometry::{Decomposition, Grid};
+use crate::grid::stencil::Stores;
 use crate::grid::stepper::GridOptions;
 use crate::io::checkpoint::Param;
 use crate::parallel::Parallel;
@@ -125,6 +126,19 @@ pub struct RunFlags {
     /// fastest; results do not depend on it].
     #[arg(long, value_name = "KIB", value_parser = clap::value_parser!(u64).range(1..(1 << 30)))]
     pub cache: Option<u64>,
+    /// How a step stores its output: streaming (non-temporal stores past the caches,
+    /// for blocks larger than the cache) or cached [default: streaming when a rank's
+    /// time levels do not fit the last-level cache the OS reports; results do not
+    /// depend on it].
+    #[arg(long, value_name = "KIND")]
+    pub stores: Option<StoresFlag>,
+}
+
+/// `--stores`: how a step stores its output.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum StoresFlag {
+    Cached,
+    Streaming,
 }
 
 /// `4x256` -> (4, 256): a time block's wavefront step and strip width.
@@ -191,6 +205,10 @@ impl RunFlags {
             time_block: self.time_block,
             tile: self.tile,
             cache: self.cache.map(|k| k as usize * 1024),
+            stores: self.stores.map(|s| match s {
+                StoresFlag::Cached => Stores::Cached,
+                StoresFlag::Streaming => Stores::Streaming,
+            }),
             threads: self.threads,
             convergence: None,
             origin,

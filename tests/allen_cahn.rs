@@ -129,3 +129,24 @@ fn bad_input_is_refused_with_one_line() {
     refused(2, &["--size", "63x63", "--dt=-1"], "--dt");
     refused(4, &["--size", "3x3", "--procs", "4x1"], "");
 }
+
+/// Streaming (non-temporal) stores change no bit: rows of 101 and 75 cells have an
+/// unaligned head, whole cache lines and a tail.
+#[test]
+fn streaming_stores_are_bitwise_neutral() {
+    for size in ["19x101", "6x5x75"] {
+        assert_rank_invariant(
+            ALLEN_CAHN,
+            "allen-cahn",
+            &["--size", size],
+            30,
+            FIELDS,
+            VALIDATES,
+            &[
+                (1, &["--stores", "cached"]),
+                (1, &["--stores", "streaming"]),
+                (2, &["--stores", "streaming", "--threads", "2"]),
+            ],
+        );
+    }
+}

@@ -323,6 +323,34 @@ fn process_grid_3x3_is_bitwise_identical_to_one_rank() {
 /// and strip widths (trapezoids across the second axis, the narrowest allowed included),
 /// blocks shorter than the exchange interval, threads, several ranks, 1D, 2D and 3D, the
 /// 5/7-, 9/27-point and the radius-2 stencils. 40 steps: blocks end early at the last step.
+/// Streaming (non-temporal) stores write the same values as cached ones: rows of 101 and
+/// 75 cells have an unaligned head, whole cache lines and a tail; every stencil.
+#[test]
+fn streaming_stores_are_bitwise_neutral() {
+    for (stencil, bc) in [
+        ("standard", "dirichlet"),
+        ("compact", "dirichlet"),
+        ("fourth", "periodic"),
+    ] {
+        final_field_on_ranks(
+            &format!("23x101 {stencil}, streaming stores"),
+            &[1],
+            &["--size", "23x101", "--stencil", stencil, "--bc", bc],
+            &[
+                (1, &["--stores", "streaming"]),
+                (2, &["--stores", "streaming", "--threads", "2"]),
+                (3, &["--stores", "streaming", "--no-overlap"]),
+            ],
+        );
+        final_field_on_ranks(
+            &format!("7x6x75 {stencil} periodic, streaming stores"),
+            &[1],
+            &["--size", "7x6x75", "--stencil", stencil, "--bc", "periodic"],
+            &[(2, &["--stores", "streaming", "--steps-per-exchange", "2"])],
+        );
+    }
+}
+
 #[test]
 fn temporal_blocking_is_bitwise_neutral() {
     final_field_on_ranks(

@@ -328,3 +328,24 @@ fn unstable_and_bad_input_is_refused_with_one_line() {
         "a refused run wrote output"
     );
 }
+
+/// Streaming (non-temporal) stores change no bit: rows of 101 and 75 cells have an
+/// unaligned head, whole cache lines and a tail.
+#[test]
+fn streaming_stores_are_bitwise_neutral() {
+    for size in ["19x101", "6x5x75", "301"] {
+        assert_rank_invariant(
+            WAVE,
+            "wave",
+            &["--size", size],
+            30,
+            FIELDS,
+            VALIDATES,
+            &[
+                (1, &["--stores", "cached"]),
+                (1, &["--stores", "streaming"]),
+                (2, &["--stores", "streaming", "--threads", "2"]),
+            ],
+        );
+    }
+}

@@ -271,20 +271,36 @@ impl TileTuner {
 /// The size of the per-core cache that temporal blocking aims its tiles at: the level-2
 /// cache of CPU 0 as Linux reports it (`/sys/devices/system/cpu/cpu0/cache`), if it does.
 pub fn level2_cache_bytes() -> Option<usize> {
+    data_caches()
+        .into_iter()
+        .find(|&(level, _)| level == 2)
+        .map(|c| c.1)
+}
+
+/// The size of CPU 0's last (largest level) data cache as Linux reports it, if it does.
+pub fn last_level_cache_bytes() -> Option<usize> {
+    data_caches().into_iter().max().map(|c| c.1)
+}
+
+/// CPU 0's data and unified caches as Linux reports them: (level, bytes).
+fn data_caches() -> Vec<(u32, usize)> {
     let dir = std::path::Path::new("/sys/devices/system/cpu/cpu0/cache");
     let read = |p: std::path::PathBuf| std::fs::read_to_string(p).ok();
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        let level = read(path.join("level"));
-        let kind = read(path.join("type"));
-        if level.as_deref().map(str::trim) != Some("2")
-            || kind.as_deref().map(str::trim) == Some("Instruction")
-        {
-            continue;
-        }
-        return read(path.join("size")).and_then(|s| parse_cache_size(s.trim()));
-    }
-    None
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.path();
+            if read(path.join("type")).as_deref().map(str::trim) == Some("Instruction") {
+                return None;
+            }
+            let level = read(path.join("level"))?.trim().parse().ok()?;
+            let size = parse_cache_size(read(path.join("size"))?.trim())?;
+            Some((level, size))
+        })
+        .collect()
 }
 
 /// `1024K` -> 1048576, `32M` -> 33554432, `512` -> 512.

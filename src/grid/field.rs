@@ -5,6 +5,7 @@
 //! first owned cell, which is global cell `owned.lo[a]`.
 
 use crate::grid::geometry::{IndexBox, DIMS};
+use crate::grid::stencil::Stores;
 use crate::io::hdf5::{Block, Element};
 use ndarray::{s, Array3, ArrayView3};
 
@@ -174,6 +175,7 @@ pub struct RowStencil<'a, T> {
     k0: usize,
     len: usize,
     phase: usize,
+    stores: Stores,
 }
 
 impl<'a, T: Scalar> RowStencil<'a, T> {
@@ -187,6 +189,7 @@ impl<'a, T: Scalar> RowStencil<'a, T> {
             k0,
             len,
             phase: 0,
+            stores: Stores::Cached,
         }
     }
 
@@ -195,6 +198,18 @@ impl<'a, T: Scalar> RowStencil<'a, T> {
     pub fn with_phase(mut self, phase: usize) -> Self {
         self.phase = phase;
         self
+    }
+
+    /// The same row, its output to be stored as `stores` says.
+    pub fn with_stores(mut self, stores: Stores) -> Self {
+        self.stores = stores;
+        self
+    }
+
+    /// How the output row should be stored: pass it to [`crate::grid::stencil::map_row`].
+    #[inline(always)]
+    pub fn stores(&self) -> Stores {
+        self.stores
     }
 
     /// Which sweep of the step this is: always 0 for single-sweep kernels; 0 (red) or

@@ -170,11 +170,19 @@ impl Taps {
         self.taps.iter()
     }
 
-    /// `out[m] = sum_taps w * level[cell m + offset]`, the taps summed in their fixed order
-    /// (so every rank and thread computes the same bits), in one pass ([`crate::grid::stencil::tap_sums`]).
+    /// `out[m] = finish(sum_taps w * level[cell m + offset], level[cell m])`, the taps
+    /// summed in their fixed order (so every rank and thread computes the same bits), in
+    /// one pass ([`crate::grid::stencil::tap_sums`]).
     #[inline(always)]
-    pub fn apply(&self, input: &RowStencil<'_, f64>, level: usize, out: &mut [f64]) {
-        tap_sums_at::<false>(input, level, self.taps.iter().copied(), &[], out);
+    pub fn apply(
+        &self,
+        input: &RowStencil<'_, f64>,
+        level: usize,
+        out: &mut [f64],
+        finish: impl Fn(f64, f64) -> f64,
+    ) {
+        let centre = &input.level_row(level, 0, 0, 0)[..out.len()];
+        tap_sums_at::<false>(input, level, self.taps.iter().copied(), centre, out, finish);
     }
 
     /// The eigenvalue for the Fourier mode with phase `theta_a = k_a h_a` per internal axis:
@@ -278,7 +286,7 @@ mod tests {
                 for i in inner.lo[0]..inner.hi()[0] {
                     for j in inner.lo[1]..inner.hi()[1] {
                         let row = RowStencil::new(&levels, i, j, inner.lo[2], inner.size[2]);
-                        taps.apply(&row, 0, &mut out);
+                        taps.apply(&row, 0, &mut out, |lu, _| lu);
                         let g0 = row.global_start();
                         for (m, v) in out.iter().enumerate() {
                             let exact = lap_u(x([g0[0], g0[1], g0[2] + m as i64]));

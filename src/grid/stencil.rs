@@ -97,6 +97,8 @@ pub trait Kernel: Sync {
     /// Mark it `#[inline(always)]`: the driver compiles it again for AVX-512 and AVX2 and
     /// picks the copy the processor runs (see `update_row` in this module); a kernel that
     /// is not inlined there runs with the baseline instructions only (same bits, slower).
+    /// Rows written with [`map_row`] take the stores the driver chose
+    /// ([`RowStencil::stores`]).
     fn update_row(&self, input: &RowStencil<'_, Self::Value>, out: &mut [Self::Value]);
 
     /// For kernels that iterate towards a steady state (`A u = f`): adds the squared
@@ -141,19 +143,34 @@ fn rows_per_block(row_bytes: usize, radius: usize) -> usize {
     (BUDGET / ((2 * radius + 2) * row_bytes.max(1))).max(1)
 }
 
+/// How a sweep's output rows are stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Stores {
+    /// Through the caches: right when the output is read again soon (blocks that fit
+    /// the cache, time blocks).
+    #[default]
+    Cached,
+    /// Where a kernel writes its row with [`map_row`]: with non-temporal stores that
+    /// bypass the caches. A sweep of a block larger than the cache then moves 16 bytes per
+    /// updated f64 cell (read the input, write the output) instead of 24 (a cached store
+    /// first reads the line it writes: write-allocate). The same values: the same bits.
+    Streaming,
+}
+
 /// Calls `f(i, j, row)` for every row of `region` (local indices) of the row-major array
 /// `data` of shape `shape`, where `row` is the mutable run of cells `region.lo[2] ..
 /// region.hi()[2]` of row `(i, j)`. In 3D the rows are visited in blocks of `block` rows
 /// of each plane, plane after plane, then the next block (spatial blocking). Rows are
 /// shared among `threads`: runs of whole planes when the region has enough of them (3D),
 /// else the rows of each plane (2D). Each row is computed by the same call whatever the
-/// order, so the order changes no bit.
+/// order, so the order changes no bit. Each thread fences its streaming stores when done.
 fn for_each_row<T: Send>(
     data: &mut [T],
     shape: [usize; DIMS],
     region: &IndexBox,
     threads: &Threads,
     block: usize,
+    stores: Stores,
     f: impl Fn(usize, usize, &mut [T]) + Sync,
 ) {
     if region.is_empty() {
@@ -175,6 +192,7 @@ fn for_each_row<T: Send>(
             }
             jb = je;
         }
+        fence_streaming_stores(stores);
     };
     match threads.pool() {
         None => blocked(lo[0], planes),
@@ -193,10 +211,110 @@ fn for_each_row<T: Send>(
                     p[lo[1] * row..hi[1] * row]
                         .par_chunks_mut(row)
                         .enumerate()
-                        .for_each(|(dj, r)| f(lo[0] + di, lo[1] + dj, &mut r[cols.clone()]));
+                        .for_each(|(dj, r)| {
+                            f(lo[0] + di, lo[1] + dj, &mut r[cols.clone()]);
+                            fence_streaming_stores(stores);
+                        });
                 }
             }
         }),
+    }
+}
+
+/// Cells [`map_row`] computes side by side before streaming them: four cache lines.
+const STORED_CELLS: usize = 32;
+
+/// `out[m] = cell([rows[0][m], rows[1][m], ...])` for every cell `m` of a row: a pointwise
+/// update of `K` input rows (each at least `out.len()` long), stored as `stores` says.
+/// Streaming: the cells from the first 64-byte boundary on are computed [`STORED_CELLS`]
+/// at a time and stored as whole cache lines with non-temporal stores (the unaligned ends
+/// of the row through the cache). Kernels write their rows with it so that the driver can
+/// choose the stores; the same `cell` on the same values either way, so the same bits.
+#[inline(always)]
+pub fn map_row<const K: usize>(
+    out: &mut [f64],
+    stores: Stores,
+    rows: [&[f64]; K],
+    cell: impl Fn([f64; K]) -> f64,
+) {
+    let n = out.len();
+    let rows: [&[f64]; K] = rows.map(|r| &r[..n]);
+    let (head, lines_end) = if stores == Stores::Streaming && cfg!(target_arch = "x86_64") {
+        let head = out.as_ptr().align_offset(64).min(n);
+        (head, head + (n - head) / STORED_CELLS * STORED_CELLS)
+    } else {
+        (n, n)
+    };
+    for m0 in (head..lines_end).step_by(STORED_CELLS) {
+        let parts: [&[f64; STORED_CELLS]; K] = rows.map(|r| {
+            r[m0..m0 + STORED_CELLS]
+                .try_into()
+                .expect("STORED_CELLS cells")
+        });
+        let mut line = [0.0; STORED_CELLS];
+        for (l, y) in line.iter_mut().enumerate() {
+            *y = cell(parts.map(|p| p[l]));
+        }
+        let to: &mut [f64; STORED_CELLS] = (&mut out[m0..m0 + STORED_CELLS])
+            .try_into()
+            .expect("STORED_CELLS cells");
+        stream_lines(to, &line);
+    }
+    // the whole row through the cache, or the unaligned ends of a streamed one
+    for (m, y) in out[..head].iter_mut().enumerate() {
+        *y = cell(rows.map(|r| r[m]));
+    }
+    for (m, y) in out.iter_mut().enumerate().skip(lines_end) {
+        *y = cell(rows.map(|r| r[m]));
+    }
+}
+
+/// `*dst = *src` with non-temporal stores; `dst` starts on a 64-byte boundary.
+#[inline(always)]
+fn stream_lines(dst: &mut [f64; STORED_CELLS], src: &[f64; STORED_CELLS]) {
+    debug_assert_eq!(dst.as_ptr().align_offset(64), 0);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_loadu_pd, _mm_stream_pd};
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the processor has AVX-512F
+            return unsafe { stream_lines_avx512(dst, src) };
+        }
+        for l in (0..STORED_CELLS).step_by(2) {
+            // SAFETY: both pointers are inside their arrays; dst + l is 16-byte aligned
+            // (dst is 64-byte aligned, l even); SSE2 is part of x86_64
+            unsafe { _mm_stream_pd(dst.as_mut_ptr().add(l), _mm_loadu_pd(src.as_ptr().add(l))) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    dst.copy_from_slice(src);
+}
+
+/// [`stream_lines`] with 64-byte stores (inlined into the AVX-512 copy of a kernel).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn stream_lines_avx512(dst: &mut [f64; STORED_CELLS], src: &[f64; STORED_CELLS]) {
+    use std::arch::x86_64::{_mm512_loadu_pd, _mm512_stream_pd};
+    for l in (0..STORED_CELLS).step_by(8) {
+        // SAFETY: inside both arrays; dst + l is 64-byte aligned (l a multiple of 8)
+        unsafe {
+            _mm512_stream_pd(
+                dst.as_mut_ptr().add(l),
+                _mm512_loadu_pd(src.as_ptr().add(l)),
+            )
+        };
+    }
+}
+
+/// Orders the non-temporal stores made so far before any later store (an `sfence`), so
+/// that whoever is told the sweep is done (a thread joining, a message) sees its output.
+#[inline]
+fn fence_streaming_stores(stores: Stores) {
+    #[cfg(target_arch = "x86_64")]
+    if stores == Stores::Streaming {
+        // SAFETY: sfence has no preconditions (SSE, part of x86_64)
+        unsafe { std::arch::x86_64::_mm_sfence() };
     }
 }
 
@@ -212,6 +330,19 @@ pub fn apply_rows<K: Kernel>(
     phase: usize,
     threads: &Threads,
 ) {
+    apply_rows_storing(kernel, levels, out, region, phase, threads, Stores::Cached)
+}
+
+/// [`apply_rows`], writing the output rows as `stores` says (the same bits either way).
+pub fn apply_rows_storing<K: Kernel>(
+    kernel: &K,
+    levels: &[&Field<K::Value>],
+    out: &mut Field<K::Value>,
+    region: &IndexBox,
+    phase: usize,
+    threads: &Threads,
+    stores: Stores,
+) {
     let shape = out.shape();
     let (k0, len) = (region.lo[2], region.size[2]);
     let block = if region.size[0] > 1 {
@@ -225,8 +356,11 @@ pub fn apply_rows<K: Kernel>(
         region,
         threads,
         block,
+        stores,
         |i, j, row| {
-            let input = RowStencil::new(levels, i, j, k0, len).with_phase(phase);
+            let input = RowStencil::new(levels, i, j, k0, len)
+                .with_phase(phase)
+                .with_stores(stores);
             update_row(kernel, &input, row);
         },
     );
@@ -337,6 +471,7 @@ pub fn tap_sums_at<const DIFFERENCES: bool>(
     taps: impl ExactSizeIterator<Item = ([isize; 3], f64)>,
     centre: &[f64],
     out: &mut [f64],
+    finish: impl Fn(f64, f64) -> f64,
 ) {
     let n = out.len();
     let count = taps.len();
@@ -347,33 +482,33 @@ pub fn tap_sums_at<const DIFFERENCES: bool>(
         rows[t] = &input.level_row(level, o[0], o[1], o[2])[..n];
         weights[t] = w;
     }
-    tap_sums::<DIFFERENCES>(&rows[..count], &weights[..count], centre, out);
+    let (rows, weights) = (&rows[..count], &weights[..count]);
+    tap_sums::<DIFFERENCES>(rows, weights, centre, out, finish);
 }
 
-/// `out[m] = sum_t w_t rows_t[m]`, or with `DIFFERENCES`
-/// `out[m] = (sum_t w_t (rows_t[m] - centre[m])) + centre[m]`: each cell's sum
+/// `out[m] = finish(sum_t w_t rows_t[m], centre[m])`, or with `DIFFERENCES`
+/// `out[m] = finish(sum_t w_t (rows_t[m] - centre[m]), centre[m])`: each cell's sum
 /// `((0 + term_1) + term_2) + ...` in tap order, formed in registers [`LANES`] cells at a
 /// time in one pass over the row. The same operations in the same order as summing whole
-/// rows tap by tap, so the same bits as that (and on every rank and thread).
+/// rows tap by tap, so the same bits as that (and on every rank and thread). Always
+/// through the cache: these sums are bound by arithmetic, not memory, and streaming
+/// stores measured no faster for them (slower for the 27-point stencil).
 #[inline(always)]
 pub fn tap_sums<const DIFFERENCES: bool>(
     rows: &[&[f64]],
     weights: &[f64],
     centre: &[f64],
     out: &mut [f64],
+    finish: impl Fn(f64, f64) -> f64,
 ) {
     let n = out.len();
     assert!(rows.len() == weights.len() && rows.iter().all(|r| r.len() >= n));
-    assert!(!DIFFERENCES || centre.len() >= n);
+    assert!(centre.len() >= n);
     let term = |w: f64, x: f64, c: f64| if DIFFERENCES { w * (x - c) } else { w * x };
     let body = n - n % LANES;
     for m in (0..body).step_by(LANES) {
         let mut acc = [0.0; LANES];
-        let c: &[f64] = if DIFFERENCES {
-            &centre[m..m + LANES]
-        } else {
-            &[0.0; LANES]
-        };
+        let c = &centre[m..m + LANES];
         for (r, &w) in rows.iter().zip(weights) {
             let x = &r[m..m + LANES];
             for l in 0..LANES {
@@ -382,16 +517,16 @@ pub fn tap_sums<const DIFFERENCES: bool>(
         }
         let o = &mut out[m..m + LANES];
         for l in 0..LANES {
-            o[l] = if DIFFERENCES { acc[l] + c[l] } else { acc[l] };
+            o[l] = finish(acc[l], c[l]);
         }
     }
     for m in body..n {
-        let c = if DIFFERENCES { centre[m] } else { 0.0 };
+        let c = centre[m];
         let mut acc = 0.0;
         for (r, &w) in rows.iter().zip(weights) {
             acc += term(w, r[m], c);
         }
-        out[m] = if DIFFERENCES { acc + c } else { acc };
+        out[m] = finish(acc, c);
     }
 }
 
@@ -440,14 +575,34 @@ mod tests {
                     diff[m] += centre[m];
                 }
                 let mut out = vec![7.0; n];
-                tap_sums::<false>(&rows, &weights, &[], &mut out);
+                tap_sums::<false>(&rows, &weights, &centre, &mut out, |a, _| a);
                 assert_eq!(bits(&out), bits(&plain), "{taps} taps, {n} cells");
-                tap_sums::<true>(&rows, &weights, &centre, &mut out);
+                tap_sums::<true>(&rows, &weights, &centre, &mut out, |a, c| a + c);
                 assert_eq!(
                     bits(&out),
                     bits(&diff),
                     "{taps} taps, {n} cells, differences"
                 );
+            }
+        }
+    }
+
+    /// `map_row` stores `cell` of the rows' values at every cell, for every alignment of
+    /// the row and both kinds of stores.
+    #[test]
+    fn map_row_writes_every_cell_with_either_stores() {
+        for n in (0..=40).chain([63, 64, 65, 97, 200]) {
+            let a: Vec<f64> = (0..n).map(|m| m as f64 * 0.37 - 3.0).collect();
+            let b: Vec<f64> = (0..n).map(|m| (m as f64).sin()).collect();
+            let want: Vec<u64> = (0..n).map(|m| (a[m] * 1.5 - b[m]).to_bits()).collect();
+            for offset in 0..8 {
+                for stores in [Stores::Cached, Stores::Streaming] {
+                    let mut buffer = vec![f64::NAN; n + 8];
+                    let out = &mut buffer[offset..offset + n];
+                    map_row(out, stores, [&a, &b], |[a, b]| a * 1.5 - b);
+                    let got: Vec<u64> = out.iter().map(|x| x.to_bits()).collect();
+                    assert_eq!(got, want, "{n} cells at {offset}, {stores:?}");
+                }
             }
         }
     }

@@ -10,7 +10,7 @@ use crate::grid::blocking;
 use crate::grid::field::{Field, Scalar};
 use crate::grid::geometry::{Decomposition, Grid, IndexBox, DIMS};
 use crate::grid::halo::HaloExchange;
-use crate::grid::stencil::{self, Kernel};
+use crate::grid::stencil::{self, Kernel, Stores};
 use crate::io::checkpoint::{Checkpoint, Writer};
 use crate::io::xdmf::{Attribute, Sidecar};
 use crate::parallel::{Parallel, Threads};
@@ -49,6 +49,9 @@ pub struct GridOptions {
     /// first blocks with 1, 2, 4 and 8 times the level-2 cache the OS reports (1 MiB if it
     /// does not) and keeping the fastest ([`blocking::TileTuner`]).
     pub cache: Option<usize>,
+    /// How sweeps outside time blocks store their output; `None`: streaming when the
+    /// time levels of a rank's block do not fit the last-level cache, else cached.
+    pub stores: Option<Stores>,
     /// Threads per rank sharing each update (results do not depend on it).
     pub threads: usize,
     /// Stop once the residual is small enough (iterative solvers); `None` runs to the end.
@@ -67,6 +70,7 @@ impl Default for GridOptions {
             time_block: 1,
             tile: None,
             cache: None,
+            stores: None,
             threads: 1,
             convergence: None,
             origin: Vec::new(),
@@ -224,6 +228,8 @@ pub struct GridStepper<'a, K: Kernel> {
     cache: usize,
     /// Picks the time blocks' cache target when neither tiles nor a cache size are given.
     tuner: Option<blocking::TileTuner>,
+    /// How sweeps (outside time blocks) write their output.
+    stores: Stores,
 }
 
 impl<'a, K> GridStepper<'a, K>
@@ -288,6 +294,14 @@ where
             cache,
             tuner: (options.time_block > 1 && options.tile.is_none() && options.cache.is_none())
                 .then(|| blocking::TileTuner::new(cache)),
+            stores: options.stores.unwrap_or_else(|| {
+                let cache = blocking::last_level_cache_bytes().unwrap_or(32 << 20);
+                if bytes > cache as u64 {
+                    Stores::Streaming
+                } else {
+                    Stores::Cached
+                }
+            }),
         })
     }
 
@@ -328,8 +342,12 @@ where
             };
             deep += &format!(", time blocks of {} steps ({tiles})", o.time_block);
         }
+        let stores = match self.stores {
+            Stores::Cached => "cached",
+            Stores::Streaming => "streaming",
+        };
         format!(
-            "{} ranks on a {} process grid, ghost width {}{deep}, overlap {}, {} thread{} per rank",
+            "{} ranks on a {} process grid, ghost width {}{deep}, overlap {}, {stores} stores, {} thread{} per rank",
             self.decomposition.nranks(),
             self.decomposition.procs_string(),
             o.ghost_width(self.kernel),
@@ -367,7 +385,7 @@ where
         let depth = (self.sweeps_per_exchange - 1 - self.cycle) * radius;
         let region = grown(&self.buffers[0], grid, depth);
         let (kernel, overlap, interior) = (self.kernel, self.options.overlap, self.interior);
-        let (cycle, threads) = (self.cycle, &self.threads);
+        let (cycle, threads, stores) = (self.cycle, &self.threads, self.stores);
         let t0 = Instant::now();
         if cycle == 0 {
             let nl = self.buffers.len() - 1;
@@ -381,7 +399,9 @@ where
             let t1 = Instant::now();
             if overlap {
                 let inputs: Vec<&Field<K::Value>> = levels.iter().collect();
-                stencil::apply_rows(kernel, &inputs, next, &interior, phase, threads);
+                stencil::apply_rows_storing(
+                    kernel, &inputs, next, &interior, phase, threads, stores,
+                );
             }
             let t2 = Instant::now();
             for (p, f) in pending.into_iter().zip(levels.iter_mut()) {
@@ -395,14 +415,14 @@ where
             };
             let inputs: Vec<&Field<K::Value>> = levels.iter().collect();
             for r in &rest {
-                stencil::apply_rows(kernel, &inputs, next, r, phase, threads);
+                stencil::apply_rows_storing(kernel, &inputs, next, r, phase, threads, stores);
             }
             phases.add(HALO, (t1 - t0) + (t3 - t2));
             phases.add(COMPUTE, (t2 - t1) + t3.elapsed());
         } else {
             let (levels, next) = levels_and_next(&mut self.buffers);
             let inputs: Vec<&Field<K::Value>> = levels.iter().collect();
-            stencil::apply_rows(kernel, &inputs, next, &region, phase, threads);
+            stencil::apply_rows_storing(kernel, &inputs, next, &region, phase, threads, stores);
             phases.add(COMPUTE, t0.elapsed());
         }
     }

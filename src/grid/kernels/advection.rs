@@ -569,7 +569,7 @@ impl Kernel for Advection {
         let n = out.len();
         let c = &s.row(0, 0, 0)[..n];
         let taps = self.taps.iter().map(|t| (t.offset, t.weight));
-        tap_sums_at::<true>(s, 0, taps, c, out);
+        tap_sums_at::<true>(s, 0, taps, c, out, |sum, c| sum + c);
     }
 }
 

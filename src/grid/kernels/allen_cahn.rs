@@ -23,7 +23,7 @@
 
 use crate::error::{Error, Name, Result};
 use crate::grid::field::{Field, RowStencil};
-use crate::grid::stencil::{GlobalIndex, Kernel};
+use crate::grid::stencil::{map_row, GlobalIndex, Kernel};
 use crate::parallel::exact_sum::ExactSum;
 use std::f64::consts::PI;
 
@@ -195,31 +195,31 @@ impl Kernel for AllenCahn {
         let n = out.len();
         let u = &s.row(0, 0, 0)[..n];
         let (dt, r) = (self.dt, self.r);
-        let reaction = |m: usize| u[m] + dt * (u[m] - u[m] * u[m] * u[m]);
+        let reaction = |u: f64| u + dt * (u - u * u * u);
         let pair = |a: usize| (neighbour_row(s, a, -1), neighbour_row(s, a, 1));
+        let stores = s.stores();
         match self.normal {
             2 => {
                 let (w, e) = pair(2);
-                for m in 0..n {
-                    out[m] = reaction(m) + r[2] * (w[m] - 2.0 * u[m] + e[m]);
-                }
+                map_row(out, stores, [u, w, e], |[u, w, e]| {
+                    reaction(u) + r[2] * (w - 2.0 * u + e)
+                })
             }
             1 => {
                 let ((so, no), (w, e)) = (pair(1), pair(2));
-                for m in 0..n {
-                    out[m] = reaction(m)
-                        + r[1] * (so[m] - 2.0 * u[m] + no[m])
-                        + r[2] * (w[m] - 2.0 * u[m] + e[m]);
-                }
+                map_row(out, stores, [u, so, no, w, e], |[u, so, no, w, e]| {
+                    reaction(u) + r[1] * (so - 2.0 * u + no) + r[2] * (w - 2.0 * u + e)
+                })
             }
             _ => {
                 let ((dn, up), (so, no), (w, e)) = (pair(0), pair(1), pair(2));
-                for m in 0..n {
-                    out[m] = reaction(m)
-                        + r[0] * (dn[m] - 2.0 * u[m] + up[m])
-                        + r[1] * (so[m] - 2.0 * u[m] + no[m])
-                        + r[2] * (w[m] - 2.0 * u[m] + e[m]);
-                }
+                let rows = [u, dn, up, so, no, w, e];
+                map_row(out, stores, rows, |[u, dn, up, so, no, w, e]| {
+                    reaction(u)
+                        + r[0] * (dn - 2.0 * u + up)
+                        + r[1] * (so - 2.0 * u + no)
+                        + r[2] * (w - 2.0 * u + e)
+                })
             }
         }
     }

@@ -33,7 +33,7 @@ use crate::error::{Error, Name, Result};
 use crate::grid::field::{Field, RowStencil};
 use crate::grid::kernels::sine_modes::{grid_spacing, SineModes};
 use crate::grid::laplacian::{Stencil, Taps};
-use crate::grid::stencil::{GlobalIndex, Kernel};
+use crate::grid::stencil::{map_row, GlobalIndex, Kernel};
 
 pub use crate::grid::kernels::sine_modes::Boundary;
 
@@ -261,41 +261,33 @@ impl Kernel for Heat {
     fn update_row(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
         if self.stencil != Stencil::Standard {
             // u + alpha dt (L u), the taps summed first in their fixed order
-            self.taps.apply(s, 0, out);
             let adt = self.alpha * self.dt;
-            for (y, c) in out.iter_mut().zip(s.row(0, 0, 0)) {
-                *y = c + adt * *y;
-            }
+            self.taps.apply(s, 0, out, |lu, c| c + adt * lu);
             return;
         }
         let n = out.len();
         let c = &s.row(0, 0, 0)[..n];
         let (w, e) = (&s.row(0, 0, -1)[..n], &s.row(0, 0, 1)[..n]);
-        let rz = self.r[2];
+        let (rz, stores) = (self.r[2], s.stores());
         match self.ndim {
-            1 => {
-                for m in 0..n {
-                    out[m] = c[m] + rz * (w[m] - 2.0 * c[m] + e[m]);
-                }
-            }
+            1 => map_row(out, stores, [c, w, e], |[c, w, e]| {
+                c + rz * (w - 2.0 * c + e)
+            }),
             2 => {
                 let ry = self.r[1];
                 let (so, no) = (&s.row(0, -1, 0)[..n], &s.row(0, 1, 0)[..n]);
-                for m in 0..n {
-                    out[m] =
-                        c[m] + ry * (so[m] - 2.0 * c[m] + no[m]) + rz * (w[m] - 2.0 * c[m] + e[m]);
-                }
+                map_row(out, stores, [c, w, e, so, no], |[c, w, e, so, no]| {
+                    c + ry * (so - 2.0 * c + no) + rz * (w - 2.0 * c + e)
+                })
             }
             _ => {
                 let (rx, ry) = (self.r[0], self.r[1]);
                 let (so, no) = (&s.row(0, -1, 0)[..n], &s.row(0, 1, 0)[..n]);
                 let (dn, up) = (&s.row(-1, 0, 0)[..n], &s.row(1, 0, 0)[..n]);
-                for m in 0..n {
-                    out[m] = c[m]
-                        + rx * (dn[m] - 2.0 * c[m] + up[m])
-                        + ry * (so[m] - 2.0 * c[m] + no[m])
-                        + rz * (w[m] - 2.0 * c[m] + e[m]);
-                }
+                let rows = [c, w, e, so, no, dn, up];
+                map_row(out, stores, rows, |[c, w, e, so, no, dn, up]| {
+                    c + rx * (dn - 2.0 * c + up) + ry * (so - 2.0 * c + no) + rz * (w - 2.0 * c + e)
+                })
             }
         }
     }

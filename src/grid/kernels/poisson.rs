@@ -38,7 +38,7 @@
 use crate::error::{Error, Result};
 use crate::grid::field::{Field, RowStencil};
 use crate::grid::geometry::{Grid, IndexBox};
-use crate::grid::stencil::{GlobalIndex, Kernel};
+use crate::grid::stencil::{map_row, GlobalIndex, Kernel, Stores};
 use crate::parallel::exact_sum::ExactSum;
 use std::f64::consts::PI;
 
@@ -254,9 +254,9 @@ impl Poisson {
         (self.truncation_bound() + residual) / 8.0
     }
 
-    /// `(f_c + N(u)_c) / D` for the cells of one row, into `out`.
+    /// `(f_c + N(u)_c) / D` for the cells of one row, into `out`, stored as `stores` says.
     #[inline(always)]
-    fn relaxed(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
+    fn relaxed(&self, s: &RowStencil<'_, f64>, out: &mut [f64], stores: Stores) {
         let n = out.len();
         let g = s.global_start();
         let [ix, iy, iz] = self.inv_h2;
@@ -268,25 +268,24 @@ impl Poisson {
         let inv_diag = self.inv_diag;
         let (w, e) = (&s.row(0, 0, -1)[..n], &s.row(0, 0, 1)[..n]);
         match self.ndim {
-            1 => {
-                for m in 0..n {
-                    out[m] = (f0 * sz[m] + iz * (w[m] + e[m])) * inv_diag;
-                }
-            }
+            1 => map_row(out, stores, [sz, w, e], |[sz, w, e]| {
+                (f0 * sz + iz * (w + e)) * inv_diag
+            }),
             2 => {
                 let (so, no) = (&s.row(0, -1, 0)[..n], &s.row(0, 1, 0)[..n]);
-                for m in 0..n {
-                    let sum = iz * (w[m] + e[m]) + iy * (so[m] + no[m]);
-                    out[m] = (f0 * sz[m] + sum) * inv_diag;
-                }
+                map_row(out, stores, [sz, w, e, so, no], |[sz, w, e, so, no]| {
+                    let sum = iz * (w + e) + iy * (so + no);
+                    (f0 * sz + sum) * inv_diag
+                })
             }
             _ => {
                 let (so, no) = (&s.row(0, -1, 0)[..n], &s.row(0, 1, 0)[..n]);
                 let (dn, up) = (&s.row(-1, 0, 0)[..n], &s.row(1, 0, 0)[..n]);
-                for m in 0..n {
-                    let sum = iz * (w[m] + e[m]) + iy * (so[m] + no[m]) + ix * (dn[m] + up[m]);
-                    out[m] = (f0 * sz[m] + sum) * inv_diag;
-                }
+                let rows = [sz, w, e, so, no, dn, up];
+                map_row(out, stores, rows, |[sz, w, e, so, no, dn, up]| {
+                    let sum = iz * (w + e) + iy * (so + no) + ix * (dn + up);
+                    (f0 * sz + sum) * inv_diag
+                })
             }
         }
     }
@@ -321,10 +320,11 @@ impl Kernel for Poisson {
 
     #[inline(always)]
     fn update_row(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
-        self.relaxed(s, out);
         if self.method == Method::Jacobi {
-            return;
+            return self.relaxed(s, out, s.stores());
         }
+        // (cached: the row is read again below)
+        self.relaxed(s, out, Stores::Cached);
         // red-black: relax the cells of this sweep's colour, copy the others
         let g = s.global_start();
         let colour = (g[0] + g[1] + g[2]) as usize & 1;
@@ -346,7 +346,7 @@ impl Kernel for Poisson {
     /// `r_c = f_c + L u_c = D ((f_c + N(u)_c) / D - u_c)`.
     fn residual_row(&self, s: &RowStencil<'_, f64>, sum: &mut ExactSum) {
         let mut relaxed = vec![0.0; s.len()];
-        self.relaxed(s, &mut relaxed);
+        self.relaxed(s, &mut relaxed, Stores::Cached);
         let diag = 1.0 / self.inv_diag;
         for (v, &u) in relaxed.iter().zip(s.row(0, 0, 0)) {
             let r = diag * (v - u);

@@ -37,7 +37,7 @@
 use crate::error::{Error, Name, Result};
 use crate::grid::field::{Field, RowStencil};
 use crate::grid::kernels::sine_modes::{grid_spacing, SineModes};
-use crate::grid::stencil::{GlobalIndex, Kernel};
+use crate::grid::stencil::{map_row, GlobalIndex, Kernel};
 use crate::parallel::exact_sum::ExactSum;
 
 pub use crate::grid::kernels::sine_modes::Boundary;
@@ -363,32 +363,29 @@ impl Kernel for Wave {
         let c = &s.row(0, 0, 0)[..n];
         let p = &s.level_row(1, 0, 0, 0)[..n];
         let (w, e) = (&s.row(0, 0, -1)[..n], &s.row(0, 0, 1)[..n]);
-        let rz = self.r[2];
+        let (rz, stores) = (self.r[2], s.stores());
         match self.ndim {
-            1 => {
-                for m in 0..n {
-                    out[m] = 2.0 * c[m] - p[m] + rz * (w[m] - 2.0 * c[m] + e[m]);
-                }
-            }
+            1 => map_row(out, stores, [c, p, w, e], |[c, p, w, e]| {
+                2.0 * c - p + rz * (w - 2.0 * c + e)
+            }),
             2 => {
                 let ry = self.r[1];
                 let (so, no) = (&s.row(0, -1, 0)[..n], &s.row(0, 1, 0)[..n]);
-                for m in 0..n {
-                    out[m] = 2.0 * c[m] - p[m]
-                        + ry * (so[m] - 2.0 * c[m] + no[m])
-                        + rz * (w[m] - 2.0 * c[m] + e[m]);
-                }
+                map_row(out, stores, [c, p, w, e, so, no], |[c, p, w, e, so, no]| {
+                    2.0 * c - p + ry * (so - 2.0 * c + no) + rz * (w - 2.0 * c + e)
+                })
             }
             _ => {
                 let (rx, ry) = (self.r[0], self.r[1]);
                 let (so, no) = (&s.row(0, -1, 0)[..n], &s.row(0, 1, 0)[..n]);
                 let (dn, up) = (&s.row(-1, 0, 0)[..n], &s.row(1, 0, 0)[..n]);
-                for m in 0..n {
-                    out[m] = 2.0 * c[m] - p[m]
-                        + rx * (dn[m] - 2.0 * c[m] + up[m])
-                        + ry * (so[m] - 2.0 * c[m] + no[m])
-                        + rz * (w[m] - 2.0 * c[m] + e[m]);
-                }
+                let rows = [c, p, w, e, so, no, dn, up];
+                map_row(out, stores, rows, |[c, p, w, e, so, no, dn, up]| {
+                    2.0 * c - p
+                        + rx * (dn - 2.0 * c + up)
+                        + ry * (so - 2.0 * c + no)
+                        + rz * (w - 2.0 * c + e)
+                })
             }
         }
     }
