@@ -234,11 +234,7 @@ fn bad_input_is_refused_with_one_line() {
 /// unaligned head, whole cache lines and a tail.
 #[test]
 fn streaming_stores_are_bitwise_neutral() {
-    let cases: &[(usize, &[&str])] = &[
-        (1, &["--stores", "cached"]),
-        (1, &["--stores", "streaming"]),
-        (2, &["--stores", "streaming", "--threads", "2"]),
-    ];
+    let cases = STORES_CASES;
     rank_invariant(&["--size", "19x101", "--velocity", "1,0.5"], cases);
     rank_invariant(
         &[

@@ -248,16 +248,12 @@ fn bad_solver_settings_are_refused_with_one_line() {
 /// cells have an unaligned head, whole cache lines and a tail.
 #[test]
 fn streaming_stores_are_bitwise_neutral() {
-    let streaming: &[(usize, &[&str])] = &[
-        (1, &["--stores", "cached"]),
-        (1, &["--stores", "streaming"]),
-        (2, &["--stores", "streaming", "--threads", "2"]),
-        (3, &["--stores", "streaming", "--no-overlap"]),
-    ];
+    let mut streaming = STORES_CASES.to_vec();
+    streaming.push((3, &["--stores", "streaming", "--no-overlap"]));
     for method in ["jacobi", "sor"] {
         same_iterates_on(
             &["--size", "21x71", "--method", method, "--rtol", "1e-4"],
-            streaming,
+            &streaming,
         );
     }
 }

@@ -341,11 +341,7 @@ fn streaming_stores_are_bitwise_neutral() {
             30,
             FIELDS,
             VALIDATES,
-            &[
-                (1, &["--stores", "cached"]),
-                (1, &["--stores", "streaming"]),
-                (2, &["--stores", "streaming", "--threads", "2"]),
-            ],
+            STORES_CASES,
         );
     }
 }

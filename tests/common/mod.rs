@@ -17,6 +17,14 @@ pub const ALLEN_CAHN: &str = env!("CARGO_BIN_EXE_allen-cahn");
 pub const RUNTIME_CHECK: &str = env!("CARGO_BIN_EXE_runtime-check");
 pub const MD: &str = env!("CARGO_BIN_EXE_md");
 pub const SOLVE: &str = env!("CARGO_BIN_EXE_solve");
+
+/// Runs that must agree bit for bit: cached stores, streaming stores, streaming stores
+/// with two ranks and two threads each (see `--stores`).
+pub const STORES_CASES: &[(usize, &[&str])] = &[
+    (1, &["--stores", "cached"]),
+    (1, &["--stores", "streaming"]),
+    (2, &["--stores", "streaming", "--threads", "2"]),
+];
 pub const NBODY: &str = env!("CARGO_BIN_EXE_nbody");
 pub const DENSE: &str = env!("CARGO_BIN_EXE_dense");
 
