@@ -18,7 +18,7 @@ use tessera::grid::field::Field;
 use tessera::grid::geometry::Grid;
 use tessera::grid::kernels::heat::{Boundary, Heat};
 use tessera::grid::laplacian::Stencil;
-use tessera::grid::stencil;
+use tessera::grid::stencil::{self, Stores};
 use tessera::parallel::Threads;
 
 /// Fraction of the stability limit used for the time step (as the `heat` binary's default).
@@ -41,7 +41,15 @@ fn setup(shape: &[usize]) -> (Heat, Field<f64>, Field<f64>) {
 /// One FTCS step: the interior rows of `out` from `u`.
 fn step(heat: &Heat, u: &Field<f64>, out: &mut Field<f64>) {
     let inner = out.interior();
-    stencil::apply_rows(heat, &[u], out, &inner, 0, &Threads::serial());
+    stencil::apply_rows(
+        heat,
+        &[u],
+        out,
+        &inner,
+        0,
+        &Threads::serial(),
+        Stores::Cached,
+    );
 }
 
 fn bench_heat(c: &mut Criterion) {

@@ -131,14 +131,7 @@ pub struct RunFlags {
     /// time levels do not fit the last-level cache the OS reports; results do not
     /// depend on it].
     #[arg(long, value_name = "KIND")]
-    pub stores: Option<StoresFlag>,
-}
-
-/// `--stores`: how a step stores its output.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum StoresFlag {
-    Cached,
-    Streaming,
+    pub stores: Option<Stores>,
 }
 
 /// `4x256` -> (4, 256): a time block's wavefront step and strip width.
@@ -205,10 +198,7 @@ impl RunFlags {
             time_block: self.time_block,
             tile: self.tile,
             cache: self.cache.map(|k| k as usize * 1024),
-            stores: self.stores.map(|s| match s {
-                StoresFlag::Cached => Stores::Cached,
-                StoresFlag::Streaming => Stores::Streaming,
-            }),
+            stores: self.stores,
             threads: self.threads,
             convergence: None,
             origin,

@@ -327,6 +327,17 @@ fn process_grid_3x3_is_bitwise_identical_to_one_rank() {
 /// 75 cells have an unaligned head, whole cache lines and a tail; every stencil.
 #[test]
 fn streaming_stores_are_bitwise_neutral() {
+    // the flag reaches the stepper (the run says which stores it uses); a block this
+    // small fits any last-level cache, so the default is cached
+    for (flag, says) in [
+        (&["--stores", "streaming"][..], "streaming stores"),
+        (&[][..], "cached stores"),
+    ] {
+        let mut args = vec!["--size", "23x101", "--steps", "2", "--no-checkpoint"];
+        args.extend_from_slice(flag);
+        let r = heat(1, &args);
+        assert!(r.stdout.contains(says), "{flag:?}:\n{}", r.stdout);
+    }
     for (stencil, bc) in [
         ("standard", "dirichlet"),
         ("compact", "dirichlet"),

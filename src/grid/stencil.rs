@@ -157,6 +157,28 @@ pub enum Stores {
     Streaming,
 }
 
+impl Stores {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stores::Cached => "cached",
+            Stores::Streaming => "streaming",
+        }
+    }
+}
+
+impl std::str::FromStr for Stores {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "cached" => Ok(Stores::Cached),
+            "streaming" => Ok(Stores::Streaming),
+            _ => Err(format!(
+                "'{s}' is not a kind of stores (cached or streaming)"
+            )),
+        }
+    }
+}
+
 /// Calls `f(i, j, row)` for every row of `region` (local indices) of the row-major array
 /// `data` of shape `shape`, where `row` is the mutable run of cells `region.lo[2] ..
 /// region.hi()[2]` of row `(i, j)`. In 3D the rows are visited in blocks of `block` rows
@@ -319,22 +341,11 @@ fn fence_streaming_stores(stores: Stores) {
 }
 
 /// Computes the cells of `region` (local indices) of `out` during sweep `phase`, from the
-/// time levels `levels` (newest first), one row at a time. This is the whole of a kernel's
-/// work on one block: the driver calls it for the interior and the boundary shell, tests
-/// and benches call it directly on a single block.
+/// time levels `levels` (newest first), one row at a time, the output rows stored as
+/// `stores` says (the same bits either way). This is the whole of a kernel's work on one
+/// block: the driver calls it for the interior and the boundary shell, tests and benches
+/// call it directly on a single block.
 pub fn apply_rows<K: Kernel>(
-    kernel: &K,
-    levels: &[&Field<K::Value>],
-    out: &mut Field<K::Value>,
-    region: &IndexBox,
-    phase: usize,
-    threads: &Threads,
-) {
-    apply_rows_storing(kernel, levels, out, region, phase, threads, Stores::Cached)
-}
-
-/// [`apply_rows`], writing the output rows as `stores` says (the same bits either way).
-pub fn apply_rows_storing<K: Kernel>(
     kernel: &K,
     levels: &[&Field<K::Value>],
     out: &mut Field<K::Value>,
@@ -683,7 +694,15 @@ mod tests {
                 let threads = Threads::new(count).unwrap();
                 let mut out = input.clone();
                 out.fill_with(|_| UNWRITTEN);
-                apply_rows(&Stamp, &[&input], &mut out, &region, 0, &threads);
+                apply_rows(
+                    &Stamp,
+                    &[&input],
+                    &mut out,
+                    &region,
+                    0,
+                    &threads,
+                    Stores::Cached,
+                );
                 for ((i, j, k), &v) in out.array().indexed_iter() {
                     let l = [i, j, k];
                     let want = if region.contains(l) {

@@ -342,10 +342,7 @@ where
             };
             deep += &format!(", time blocks of {} steps ({tiles})", o.time_block);
         }
-        let stores = match self.stores {
-            Stores::Cached => "cached",
-            Stores::Streaming => "streaming",
-        };
+        let stores = self.stores.as_str();
         format!(
             "{} ranks on a {} process grid, ghost width {}{deep}, overlap {}, {stores} stores, {} thread{} per rank",
             self.decomposition.nranks(),
@@ -399,9 +396,7 @@ where
             let t1 = Instant::now();
             if overlap {
                 let inputs: Vec<&Field<K::Value>> = levels.iter().collect();
-                stencil::apply_rows_storing(
-                    kernel, &inputs, next, &interior, phase, threads, stores,
-                );
+                stencil::apply_rows(kernel, &inputs, next, &interior, phase, threads, stores);
             }
             let t2 = Instant::now();
             for (p, f) in pending.into_iter().zip(levels.iter_mut()) {
@@ -415,14 +410,14 @@ where
             };
             let inputs: Vec<&Field<K::Value>> = levels.iter().collect();
             for r in &rest {
-                stencil::apply_rows_storing(kernel, &inputs, next, r, phase, threads, stores);
+                stencil::apply_rows(kernel, &inputs, next, r, phase, threads, stores);
             }
             phases.add(HALO, (t1 - t0) + (t3 - t2));
             phases.add(COMPUTE, (t2 - t1) + t3.elapsed());
         } else {
             let (levels, next) = levels_and_next(&mut self.buffers);
             let inputs: Vec<&Field<K::Value>> = levels.iter().collect();
-            stencil::apply_rows_storing(kernel, &inputs, next, &region, phase, threads, stores);
+            stencil::apply_rows(kernel, &inputs, next, &region, phase, threads, stores);
             phases.add(COMPUTE, t0.elapsed());
         }
     }
@@ -478,7 +473,15 @@ where
                 })
                 .collect();
             let phase = (c0 + j) % kernel.phases();
-            stencil::apply_rows(kernel, &inputs, out, &piece.region, phase, threads);
+            stencil::apply_rows(
+                kernel,
+                &inputs,
+                out,
+                &piece.region,
+                phase,
+                threads,
+                Stores::Cached,
+            );
         }
         self.buffers.rotate_right(sweeps % nb);
         self.cycle = (c0 + sweeps) % per_cycle;

@@ -577,7 +577,7 @@ impl Kernel for Advection {
 mod tests {
     use super::*;
     use crate::grid::geometry::Grid;
-    use crate::grid::stencil;
+    use crate::grid::stencil::{self, Stores};
     use crate::parallel::Threads;
 
     /// Runs `steps` steps on one periodic block whose ghosts are refreshed from the opposite
@@ -597,7 +597,7 @@ mod tests {
         let threads = Threads::serial();
         for _ in 0..steps {
             u.wrap_periodic();
-            stencil::apply_rows(&adv, &[&u], &mut next, &inner, 0, &threads);
+            stencil::apply_rows(&adv, &[&u], &mut next, &inner, 0, &threads, Stores::Cached);
             std::mem::swap(&mut u, &mut next);
         }
         (adv, u)

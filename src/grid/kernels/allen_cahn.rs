@@ -229,7 +229,7 @@ impl Kernel for AllenCahn {
 mod tests {
     use super::*;
     use crate::grid::geometry::Grid;
-    use crate::grid::stencil;
+    use crate::grid::stencil::{self, Stores};
     use crate::parallel::Threads;
 
     /// `steps` steps on one block (the Dirichlet ghosts hold `u*`), with the energy
@@ -251,7 +251,7 @@ mod tests {
         };
         let mut energies = vec![energy(&u)];
         for _ in 0..steps {
-            stencil::apply_rows(&ac, &[&u], &mut next, &inner, 0, &threads);
+            stencil::apply_rows(&ac, &[&u], &mut next, &inner, 0, &threads, Stores::Cached);
             std::mem::swap(&mut u, &mut next);
             energies.push(energy(&u));
         }
@@ -294,7 +294,15 @@ mod tests {
         let mut next = u.clone();
         let inner = u.interior();
         for _ in 0..50 {
-            stencil::apply_rows(&ac, &[&u], &mut next, &inner, 0, &Threads::serial());
+            stencil::apply_rows(
+                &ac,
+                &[&u],
+                &mut next,
+                &inner,
+                0,
+                &Threads::serial(),
+                Stores::Cached,
+            );
             std::mem::swap(&mut u, &mut next);
         }
         assert!(ac.local_maxima(&u).0 > 1.0);

@@ -297,7 +297,7 @@ impl Kernel for Heat {
 mod tests {
     use super::*;
     use crate::grid::geometry::Grid;
-    use crate::grid::stencil;
+    use crate::grid::stencil::{self, Stores};
     use crate::parallel::Threads;
 
     /// Runs `steps` FTCS steps on one Dirichlet block, the ghosts holding the boundary value.
@@ -334,7 +334,7 @@ mod tests {
             if bc == Boundary::Periodic {
                 u.wrap_periodic();
             }
-            stencil::apply_rows(&heat, &[&u], &mut next, &inner, 0, &threads);
+            stencil::apply_rows(&heat, &[&u], &mut next, &inner, 0, &threads, Stores::Cached);
             std::mem::swap(&mut u, &mut next);
         }
         (heat, u)

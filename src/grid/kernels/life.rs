@@ -263,7 +263,7 @@ impl Kernel for Life {
 mod tests {
     use super::*;
     use crate::grid::geometry::Grid;
-    use crate::grid::stencil;
+    use crate::grid::stencil::{self, Stores};
     use crate::parallel::Threads;
 
     /// A block of the whole periodic `shape` grid holding `alive` (global `(i, j)`).
@@ -281,7 +281,7 @@ mod tests {
         let threads = Threads::serial();
         for _ in 0..generations {
             u.wrap_periodic();
-            stencil::apply_rows(life, &[&u], &mut next, &inner, 0, &threads);
+            stencil::apply_rows(life, &[&u], &mut next, &inner, 0, &threads, Stores::Cached);
             std::mem::swap(&mut u, &mut next);
         }
         u

@@ -384,7 +384,15 @@ mod tests {
                 return (p, u, it, r);
             }
             for phase in 0..p.phases() {
-                stencil::apply_rows(&p, &[&u], &mut next, &inner, phase, &threads);
+                stencil::apply_rows(
+                    &p,
+                    &[&u],
+                    &mut next,
+                    &inner,
+                    phase,
+                    &threads,
+                    Stores::Cached,
+                );
                 std::mem::swap(&mut u, &mut next);
             }
         }

@@ -395,7 +395,7 @@ impl Kernel for Wave {
 mod tests {
     use super::*;
     use crate::grid::geometry::Grid;
-    use crate::grid::stencil;
+    use crate::grid::stencil::{self, Stores};
     use crate::parallel::Threads;
 
     /// Runs `steps` leapfrog steps on one block of a Dirichlet grid (ghosts hold the
@@ -422,7 +422,15 @@ mod tests {
             if bc == Boundary::Periodic {
                 u.wrap_periodic();
             }
-            stencil::apply_rows(&wave, &[&u, &prev], &mut next, &inner, 0, &threads);
+            stencil::apply_rows(
+                &wave,
+                &[&u, &prev],
+                &mut next,
+                &inner,
+                0,
+                &threads,
+                Stores::Cached,
+            );
             // rotate: prev <- u <- next, the old prev becomes scratch
             std::mem::swap(&mut prev, &mut next);
             std::mem::swap(&mut u, &mut prev);
