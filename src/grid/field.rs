@@ -228,12 +228,25 @@ impl<'a, T: Scalar> RowStencil<'a, T> {
     /// Time level `level` (0 the newest, 1 the one before, ...), displaced by `(di, dj, dk)`.
     #[inline(always)]
     pub fn level_row(&self, level: usize, di: isize, dj: isize, dk: isize) -> &'a [T] {
+        self.cells(level, di, dj, self.k0.wrapping_add_signed(dk), self.len)
+    }
+
+    /// Time level `level`, displaced by `(di, dj)` and widened by `r` cells at each end:
+    /// element `m` belongs to output cell `k0 - r + m` (`len + 2 r` elements; `r` at most
+    /// the halo width).
+    #[inline(always)]
+    pub fn level_row_widened(&self, level: usize, di: isize, dj: isize, r: usize) -> &'a [T] {
+        self.cells(level, di, dj, self.k0.wrapping_sub(r), self.len + 2 * r)
+    }
+
+    #[inline(always)]
+    fn cells(&self, level: usize, di: isize, dj: isize, k: usize, len: usize) -> &'a [T] {
         let f = self.levels[level];
         let sh = f.data.shape();
         let i = self.i.wrapping_add_signed(di);
         let j = self.j.wrapping_add_signed(dj);
-        let start = (i * sh[1] + j) * sh[2] + self.k0.wrapping_add_signed(dk);
-        &f.as_slice()[start..start + self.len]
+        let start = (i * sh[1] + j) * sh[2] + k;
+        &f.as_slice()[start..start + len]
     }
 
     /// Number of cells in the row.
@@ -277,5 +290,9 @@ mod tests {
         assert_eq!(r.row(0, 0, 0), &[100.0, 101.0, 102.0, 103.0]);
         assert_eq!(r.row(0, 0, -1), &[99.0, 100.0, 101.0, 102.0]);
         assert_eq!(r.row(0, -1, 1), &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(
+            r.level_row_widened(0, 0, -1, 1),
+            &[-1.0, 0.0, 1.0, 2.0, 3.0, 4.0]
+        );
     }
 }

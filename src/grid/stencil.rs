@@ -501,7 +501,8 @@ pub fn tap_sums_at<const DIFFERENCES: bool>(
 /// `out[m] = finish(sum_t w_t (rows_t[m] - centre[m]), centre[m])`: each cell's sum
 /// `((0 + term_1) + term_2) + ...` in tap order, formed in registers [`LANES`] cells at a
 /// time in one pass over the row. The same operations in the same order as summing whole
-/// rows tap by tap, so the same bits as that (and on every rank and thread). Always
+/// rows tap by tap, so the same bits as that (and on every rank and thread). (The heat
+/// kernel's wide Laplacians use the grouped forms of `laplacian.rs` instead.) Always
 /// through the cache: these sums are bound by arithmetic, not memory, and streaming
 /// stores measured no faster for them (slower for the 27-point stencil).
 #[inline(always)]

@@ -260,7 +260,7 @@ impl Kernel for Heat {
     #[inline(always)]
     fn update_row(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
         if self.stencil != Stencil::Standard {
-            // u + alpha dt (L u), the taps summed first in their fixed order
+            // u + alpha dt (L u), L u in its one fixed expression (laplacian::Taps::apply)
             let adt = self.alpha * self.dt;
             self.taps.apply(s, 0, out, |lu, c| c + adt * lu);
             return;
