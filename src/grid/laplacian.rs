@@ -197,8 +197,8 @@ impl Taps {
     /// `out[m] = finish(L u, level[cell m])` with `L u = sum_taps w * level[cell m + offset]`
     /// summed in the taps' fixed order, in one pass ([`crate::grid::stencil::tap_sums`]);
     /// for the compact stencil in 2D and 3D the same sum grouped by symmetry classes
-    /// ([`ClassWeights`]), for the fourth-order one by pairs ([`PairWeights`]). Either way one fixed expression per cell, so every rank, thread
-    /// and tile computes the same bits.
+    /// ([`ClassWeights`]), for the fourth-order one by pairs ([`PairWeights`]). Either way
+    /// one fixed expression per cell, so every rank, thread and tile computes the same bits.
     #[inline(always)]
     pub fn apply(
         &self,
@@ -290,23 +290,28 @@ impl PairWeights {
         };
         let (wc, w, stores) = (self.centre, self.w, input.stores());
         let c = row([0; 3]);
-        let [a1, b1, c1, d1] = axis(2);
+        let x2 = axis(2);
         match self.ndim {
-            1 => map_row(out, stores, [c, a1, b1, c1, d1], |[c, a, b, cc, d]| {
-                finish(wc * c + w[2][0] * (a + b) + w[2][1] * (cc + d), c)
-            }),
+            1 => map_row(
+                out,
+                stores,
+                [c, x2[0], x2[1], x2[2], x2[3]],
+                |[c, a, b, cc, d]| finish(wc * c + w[2][0] * (a + b) + w[2][1] * (cc + d), c),
+            ),
             2 => {
-                let [a0, b0, c0, d0] = axis(1);
-                let rows = [c, a0, b0, c0, d0, a1, b1, c1, d1];
+                let x1 = axis(1);
+                let rows = [c, x1[0], x1[1], x1[2], x1[3], x2[0], x2[1], x2[2], x2[3]];
                 map_row(out, stores, rows, |[c, a, b, cc, d, e, f, g, h]| {
                     let lu = wc * c + w[1][0] * (a + b) + w[1][1] * (cc + d);
                     finish(lu + w[2][0] * (e + f) + w[2][1] * (g + h), c)
                 })
             }
             _ => {
-                let [a2, b2, c2, d2] = axis(0);
-                let [a0, b0, c0, d0] = axis(1);
-                let rows = [c, a2, b2, c2, d2, a0, b0, c0, d0, a1, b1, c1, d1];
+                let (x0, x1) = (axis(0), axis(1));
+                let rows = [
+                    c, x0[0], x0[1], x0[2], x0[3], x1[0], x1[1], x1[2], x1[3], x2[0], x2[1], x2[2],
+                    x2[3],
+                ];
                 map_row(
                     out,
                     stores,
@@ -397,7 +402,7 @@ fn column_sums<const THREE_D: bool>(
     let n = out.len();
     let mut g = [[0.0; CHUNK + 2]; 2];
     // whole chunks from the first 64-byte boundary when streaming (so that they store
-    // whole cache lines); the ends cell by cell, the same expression
+    // whole cache lines); each end one short chunk, the same expression
     let head = match stores {
         Stores::Streaming => out.as_ptr().align_offset(64).min(n),
         Stores::Cached => 0,
