@@ -1,5 +1,6 @@
 //! Discrete Laplacians on a uniform grid with spacing `h_a` per axis, as lists of weighted
-//! offsets ("taps") that kernels apply row by row. No MPI.
+//! offsets ("taps") that kernels apply row by row; the compact and fourth-order ones are
+//! summed grouped by their symmetry ([`Taps::apply`]), in fewer operations. No MPI.
 //!
 //! Writing `D_a` for the 3-point second difference `(u_{-1} - 2 u_0 + u_{+1}) / h_a^2`:
 //!
@@ -20,7 +21,7 @@
 //! their scheme, and the largest `|lambda|` for their stability limits.
 
 use crate::grid::field::RowStencil;
-use crate::grid::stencil::{map_row, tap_sums_at, Stores};
+use crate::grid::stencil::{first_line_start, map_row, tap_sums_at, Stores};
 use std::collections::BTreeMap;
 
 /// Which discrete Laplacian.
@@ -404,7 +405,7 @@ fn column_sums<const THREE_D: bool>(
     // whole chunks from the first 64-byte boundary when streaming (so that they store
     // whole cache lines); each end one short chunk, the same expression
     let head = match stores {
-        Stores::Streaming => out.as_ptr().align_offset(64).min(n),
+        Stores::Streaming => first_line_start(out),
         Stores::Cached => 0,
     };
     let body = head + (n - head) / CHUNK * CHUNK;

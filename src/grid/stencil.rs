@@ -262,7 +262,7 @@ pub fn map_row<const K: usize>(
     let n = out.len();
     let rows: [&[f64]; K] = rows.map(|r| &r[..n]);
     let (head, lines_end) = if stores == Stores::Streaming && cfg!(target_arch = "x86_64") {
-        let head = out.as_ptr().align_offset(64).min(n);
+        let head = first_line_start(out);
         (head, head + (n - head) / STORED_CELLS * STORED_CELLS)
     } else {
         (n, n)
@@ -289,6 +289,13 @@ pub fn map_row<const K: usize>(
     for (m, y) in out.iter_mut().enumerate().skip(lines_end) {
         *y = cell(rows.map(|r| r[m]));
     }
+}
+
+/// The first cell of `out` on a 64-byte (cache-line) boundary, or `out.len()`: where a
+/// streamed row's whole lines begin.
+#[inline(always)]
+pub fn first_line_start(out: &[f64]) -> usize {
+    out.as_ptr().align_offset(64).min(out.len())
 }
 
 /// `*dst = *src` with non-temporal stores; `dst` starts on a 64-byte boundary.
