@@ -20,7 +20,10 @@
 //!
 //! Both are radius 1 and are applied as `u' = u + sum_taps w (u[neighbour] - u)`, so they
 //! conserve the discrete mass `sum_cells u h^d` exactly in exact arithmetic: each
-//! difference sums to zero over a periodic grid.
+//! difference sums to zero over a periodic grid. Upwind sums its taps in order
+//! ([`tap_sums_at`]); Lax-Wendroff groups them by axis and pair of axes, one fixed
+//! expression for every cell (see [`LaxWendroffGroups`]): per cell 17 operations instead of
+//! the taps' 25 in 2D, 33 instead of 55 in 3D.
 //!
 //! Stability: both schemes are linear, so mode `exp(i k.x)` is multiplied by `G(theta)`,
 //! `theta_a = k_a h_a`, each step; they are stable when `max_theta |G| <= 1`. With the
@@ -54,7 +57,7 @@ use super::advection_stability::{cfl_limit, symbol};
 use crate::error::{Error, Name, Result};
 use crate::grid::field::{Field, RowStencil};
 use crate::grid::geometry::{Grid, IndexBox};
-use crate::grid::stencil::{tap_sums_at, GlobalIndex, Kernel, DEFAULT_DT_FRACTION};
+use crate::grid::stencil::{map_row, tap_sums_at, GlobalIndex, Kernel, DEFAULT_DT_FRACTION};
 use crate::parallel::exact_sum::ExactSum;
 // num_complex gives the same bits as the hand-written complex type it replaced: see the
 // note at the end of the `advection_stability` module doc.
@@ -158,6 +161,99 @@ pub(super) fn taps(scheme: Scheme, nu: [f64; 3]) -> Vec<Tap> {
     t
 }
 
+/// Lax-Wendroff's taps grouped as the update sums them: with `c = u` and the active axes
+/// (`nu_a != 0`) in order,
+///
+/// `u' = (F_first + ... + F_last + C_first + ... + C_last) + c`, summed left to right, where
+/// `F_a = w-_a (u_{-a} - c) + w+_a (u_{+a} - c)` (`w-_a = nu_a^2/2 + nu_a/2`,
+/// `w+_a = nu_a^2/2 - nu_a/2`) and `C_ab = q_ab ((u_{++} - u_{+-}) - (u_{-+} - u_{--}))`
+/// (`q_ab = nu_a nu_b / 4`, the signs those of the offsets along `a` then `b`).
+///
+/// The same terms as the taps (whose weights it is made from), re-associated: the cross
+/// term's four corners share one weight and the centre cancels out of them.
+#[derive(Clone, Debug, Default)]
+struct LaxWendroffGroups {
+    /// Active axes, and the weights of their `-` and `+` neighbours.
+    axes: Vec<(usize, f64, f64)>,
+    /// Pairs of active axes `a < b` in order, and `q_ab`.
+    pairs: Vec<(usize, usize, f64)>,
+}
+
+/// The corners of a pair of axes in the order [`LaxWendroffGroups`] reads them.
+const CORNERS: [(isize, isize); 4] = [(1, 1), (1, -1), (-1, 1), (-1, -1)];
+
+impl LaxWendroffGroups {
+    /// The groups of Lax-Wendroff's `taps` (as [`taps`] makes them).
+    fn new(taps: &[Tap]) -> LaxWendroffGroups {
+        let mut g = LaxWendroffGroups::default();
+        let moved = |t: &Tap| (0..3).filter(|&a| t.offset[a] != 0).collect::<Vec<_>>();
+        for t in taps {
+            match moved(t)[..] {
+                [a] if t.offset[a] < 0 => g.axes.push((a, t.weight, 0.0)),
+                [a] => {
+                    let last = g.axes.last_mut().expect("the - tap comes first");
+                    assert_eq!(last.0, a, "the + tap follows the - tap of its axis");
+                    last.2 = t.weight;
+                }
+                [a, b] if t.offset[a] == 1 && t.offset[b] == 1 => g.pairs.push((a, b, t.weight)),
+                [a, b] => {
+                    let q = g.pairs.last().expect("the ++ corner comes first").2;
+                    let sign = (t.offset[a] * t.offset[b]) as f64;
+                    assert_eq!(t.weight, sign * q, "a corner's weight is +-q");
+                }
+                _ => unreachable!("Lax-Wendroff taps move along one or two axes"),
+            }
+        }
+        g
+    }
+
+    /// `out` = the update of the row `s` (see the type's doc), for `A` active axes, `P`
+    /// pairs and `K = 1 + 2 A + 4 P` rows read (the centre, the faces, the corners).
+    #[inline(always)]
+    fn apply<const A: usize, const P: usize, const K: usize>(
+        &self,
+        s: &RowStencil<'_, f64>,
+        out: &mut [f64],
+    ) {
+        assert!(A >= 1 && self.axes.len() == A && self.pairs.len() == P && K == 1 + 2 * A + 4 * P);
+        let n = out.len();
+        let row = |o: [isize; 3]| &s.row(o[0], o[1], o[2])[..n];
+        let shift = |moves: &[(usize, isize)]| {
+            let mut o = [0; 3];
+            for &(a, d) in moves {
+                o[a] = d;
+            }
+            o
+        };
+        let mut rows = [row([0; 3]); K];
+        let (mut minus, mut plus, mut cross) = ([0.0; A], [0.0; A], [0.0; P]);
+        for (x, &(a, wm, wp)) in self.axes.iter().enumerate() {
+            rows[1 + 2 * x] = row(shift(&[(a, -1)]));
+            rows[2 + 2 * x] = row(shift(&[(a, 1)]));
+            (minus[x], plus[x]) = (wm, wp);
+        }
+        for (p, &(a, b, q)) in self.pairs.iter().enumerate() {
+            for (t, &(da, db)) in CORNERS.iter().enumerate() {
+                rows[1 + 2 * A + 4 * p + t] = row(shift(&[(a, da), (b, db)]));
+            }
+            cross[p] = q;
+        }
+        map_row(out, s.stores(), rows, |u: [f64; K]| {
+            let c = u[0];
+            let face = |x: usize| minus[x] * (u[1 + 2 * x] - c) + plus[x] * (u[2 + 2 * x] - c);
+            let mut sum = face(0);
+            for x in 1..A {
+                sum += face(x);
+            }
+            for (p, q) in cross.iter().enumerate() {
+                let k = 1 + 2 * A + 4 * p;
+                sum += q * ((u[k] - u[k + 1]) - (u[k + 2] - u[k + 3]));
+            }
+            sum + c
+        });
+    }
+}
+
 /// The time after which the profile is back where it started: the smallest `t = m /
 /// max|a_a|` (`m = 1..=1000`) with `a_a t` a whole number on every axis; `None` if there is
 /// none.
@@ -208,6 +304,8 @@ pub struct Advection {
     whole_period: bool,
     steps_per_period: u64,
     taps: Vec<Tap>,
+    /// Lax-Wendroff's taps as its update sums them (empty for upwind).
+    groups: LaxWendroffGroups,
     modes: [Mode; 2],
     /// `G(k_m h)` per mode.
     growth: [Complex64; 2],
@@ -348,6 +446,10 @@ impl Advection {
             period,
             whole_period,
             steps_per_period,
+            groups: match scheme {
+                Scheme::LaxWendroff => LaxWendroffGroups::new(&taps),
+                Scheme::Upwind => LaxWendroffGroups::default(),
+            },
             taps,
             modes,
             growth,
@@ -564,8 +666,16 @@ impl Kernel for Advection {
 
     #[inline(always)]
     fn update_row(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
-        // u' = (sum_taps w (u[offset] - u)) + u, the taps in their fixed order, in one
-        // pass over the row
+        let g = &self.groups;
+        match (self.scheme, g.axes.len()) {
+            (Scheme::LaxWendroff, 1) => return g.apply::<1, 0, 3>(s, out),
+            (Scheme::LaxWendroff, 2) => return g.apply::<2, 1, 9>(s, out),
+            (Scheme::LaxWendroff, 3) => return g.apply::<3, 3, 19>(s, out),
+            (Scheme::LaxWendroff, _) => unreachable!("one to three active axes"),
+            (Scheme::Upwind, _) => {}
+        }
+        // upwind: u' = (sum_taps w (u[offset] - u)) + u, the taps in their fixed order, in
+        // one pass over the row
         let n = out.len();
         let c = &s.row(0, 0, 0)[..n];
         let taps = self.taps.iter().map(|t| (t.offset, t.weight));
@@ -624,6 +734,102 @@ mod tests {
                 );
                 assert!(e.vs_scheme < 1e-13, "{scheme:?} {shape:?}: {e:?}");
                 assert!(e.discretisation > 1e-6, "{scheme:?} {shape:?}: {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn lax_wendroff_rows_are_the_grouped_expression_and_the_tap_sum_to_rounding() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let cases: [(usize, &[f64]); 6] = [
+            (1, &[-0.7]),
+            (2, &[1.0, 0.5]),
+            (2, &[0.0, -1.0]),
+            (3, &[0.5, -1.0, 0.75]),
+            (3, &[1.0, 0.0, -0.25]),
+            (3, &[0.0, 0.0, 1.0]),
+        ];
+        for (ndim, velocity) in cases {
+            let shape = vec![16; ndim];
+            let adv = Advection::new(&shape, Scheme::LaxWendroff, velocity, None).unwrap();
+            let active = velocity.iter().filter(|&&a| a != 0.0).count();
+            assert_eq!(adv.groups.axes.len(), active, "{velocity:?}");
+            assert_eq!(adv.groups.pairs.len(), active * (active - 1) / 2);
+            // rows around the 32-cell stored lines, at several alignments to a cache line
+            for len in [1, 2, 7, 31, 32, 33, 65, 100] {
+                for pad in [0, 1, 3] {
+                    let mut size = [1; 3];
+                    let mut ghost = [0; 3];
+                    for a in 3 - ndim..3 {
+                        (size[a], ghost[a]) = (3, 1);
+                    }
+                    (size[2], ghost[2]) = (len, 1 + pad);
+                    let mut f: Field<f64> = Field::new(IndexBox::new([0; 3], size), ghost);
+                    // magnitudes 2^-20 to 2^20, so that the rounding of every partial sum
+                    // shows in the result
+                    f.fill_with(|_| next() * (40.0 * (next() + 0.5) - 20.0).round().exp2());
+                    let levels = [&f];
+                    let inner = f.interior();
+                    let (i, j) = (inner.lo[0] + size[0] / 2, inner.lo[1] + size[1] / 2);
+                    for stores in [Stores::Cached, Stores::Streaming] {
+                        let row =
+                            RowStencil::new(&levels, i, j, inner.lo[2], len).with_stores(stores);
+                        let mut out = vec![f64::NAN; len];
+                        adv.update_row(&row, &mut out);
+                        let centre = row.row(0, 0, 0);
+                        let mut tap_sum = vec![0.0; len];
+                        let taps = adv.taps.iter().map(|t| (t.offset, t.weight));
+                        tap_sums_at::<true>(&row, 0, taps, centre, &mut tap_sum, |d, c| d + c);
+                        for m in 0..len {
+                            let u = |o: [isize; 3]| row.row(o[0], o[1], o[2])[m];
+                            let c = u([0; 3]);
+                            // the documented expression, written out
+                            let g = &adv.groups;
+                            let mut terms = Vec::new();
+                            for &(a, wm, wp) in &g.axes {
+                                let mut o = [0; 3];
+                                o[a] = -1;
+                                let minus = u(o);
+                                o[a] = 1;
+                                terms.push(wm * (minus - c) + wp * (u(o) - c));
+                            }
+                            for &(a, b, q) in &g.pairs {
+                                let corner = |da, db| {
+                                    let mut o = [0; 3];
+                                    (o[a], o[b]) = (da, db);
+                                    u(o)
+                                };
+                                let (pp, pm) = (corner(1, 1), corner(1, -1));
+                                let (mp, mm) = (corner(-1, 1), corner(-1, -1));
+                                terms.push(q * ((pp - pm) - (mp - mm)));
+                            }
+                            let want = terms[1..].iter().fold(terms[0], |s, t| s + t) + c;
+                            assert_eq!(
+                                out[m].to_bits(),
+                                want.to_bits(),
+                                "{velocity:?} len {len} pad {pad} cell {m} {stores:?}"
+                            );
+                            let scale: f64 = adv
+                                .taps
+                                .iter()
+                                .map(|t| t.weight.abs() * (u(t.offset).abs() + c.abs()))
+                                .sum();
+                            assert!(
+                                (out[m] - tap_sum[m]).abs()
+                                    <= 1e-15 * scale + f64::EPSILON * c.abs(),
+                                "{velocity:?}: {} vs tap sum {}",
+                                out[m],
+                                tap_sum[m]
+                            );
+                        }
+                    }
+                }
             }
         }
     }
