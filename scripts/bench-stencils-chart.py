@@ -7,7 +7,8 @@ One panel per rank count. For each kernel, two bars: the single-step rate and th
 temporal blocking, each as a multiple of the streaming bound (triad bandwidth / bytes per
 update, measured in the same run), whiskers from the fastest to the slowest run, the rate in
 Glups written on the bar; a diamond marks the plain C loop where there is one (heat's 5- and
-7-point stencils). The line at 1 is the streaming bound: no code that sweeps the whole block
+7-point stencils), a green dash the kernel's single-step rate on a block in cache (1 rank:
+the most temporal blocking can reach per core). The line at 1 is the streaming bound: no code that sweeps the whole block
 once per step can pass it. Without matplotlib it prints a note and exits 0.
 """
 import argparse
@@ -49,6 +50,10 @@ def main():
                 ax.bar(i + dx, y, 0.38, color=colour, label=mode if i == 0 else None)
                 ax.errorbar([i + dx], [y], yerr=[[y - lo / bound], [hi / bound - y]], color="k", capsize=2, lw=0.8)
                 ax.text(i + dx, hi / bound + 0.03, f"{g:.2f}", ha="center", va="bottom", fontsize=7, rotation=90)
+            if r.get("incache_glups"):
+                kc = float(r["incache_glups"]) / bound
+                top = max(top, kc)
+                ax.plot([i], [kc], marker="_", color="#1b9e77", ms=22, mew=2.5, ls="none")
             if r.get("c_loop_glups"):
                 c = float(r["c_loop_glups"]) / bound
                 top = max(top, c)
@@ -64,8 +69,10 @@ def main():
     time_block = rows[0].get("time_block", "?")
     axes[0][0].legend(
         [plt.Rectangle((0, 0), 1, 1, color="#8da0cb"), plt.Rectangle((0, 0), 1, 1, color="#fc8d62"),
-         plt.Line2D([], [], marker="D", color="k", ls="none")],
-        ["single step", f"--time-block {time_block}", "C loop (-O3 -march=native)"], loc="upper left", fontsize=8)
+         plt.Line2D([], [], marker="D", color="k", ls="none"),
+         plt.Line2D([], [], marker="_", color="#1b9e77", ms=12, mew=2.5, ls="none")],
+        ["single step", f"--time-block {time_block}", "C loop (-O3 -march=native)",
+         "in cache (single step, 1 rank, block in L2)"], loc="upper left", fontsize=8)
     fig.suptitle("tessera stencil kernels against the streaming bound")
     if a.note:
         fig.text(0.01, 0.01, a.note, fontsize=7, color="0.4")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every stencil kernel's rate, step by step and with temporal blocking (--time-block T),
-# against the streaming bound and a plain C loop, all measured in the same run, at 1 and 2
-# ranks (one thread each), medians of several runs.
+# against the streaming bound, a plain C loop and the kernel's own rate in cache, all
+# measured in the same run, at 1 and 2 ranks (one thread each), medians of several runs.
 #
 #   scripts/bench-stencils.sh                 # 8192^2 and 512^3 (about 20 minutes on 2 cores)
 #   BENCH_QUICK=1 scripts/bench-stencils.sh   # smoke test: 1024^2 and 128^3, 1 repetition
@@ -16,6 +16,11 @@
 # the output written once: 16 B for a one-level f64 kernel, 24 B for the wave's two levels,
 # 2 B for Life's bytes; SOR sweeps twice per step). No code that sweeps the block once per
 # step can beat it; temporal blocking can, by doing several steps per sweep from cache.
+# In cache: each kernel step by step at 1 rank on a small block whose time levels fit the
+# level-2 cache (2D 16x1024, 3D 8x8x512, Life 16x8192), so that memory bandwidth does not
+# limit it, "Glups in the update" (a block this small would otherwise be timed mostly
+# refreshing its ghosts): the rate its arithmetic allows one core, about the most temporal
+# blocking can reach per core.
 # C loop: benches/c/stencil_loop.c (mpicc -O3 -march=native; the heat 5-point and 7-point
 # FTCS update on slabs over MPI, 3D blocked over j), against heat's standard stencil.
 #
@@ -43,19 +48,23 @@ S2=${BENCH_STEPS_2D:-$((3 * T))} S3=${BENCH_STEPS_3D:-$((2 * T))}
 for v in REPS T JBLOCK S2 S3; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench-stencils: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
 done
-# name | binary | bytes per update | arguments
+# in cache: block sizes and steps (about 0.3 s per run here)
+C2="--size 16x1024" C3="--size 8x8x512" CP="--size 15x1023" CL="--size 16x8192"
+CS2=$((QUICK == 1 ? 2000 : 20000)) CS3=$((QUICK == 1 ? 500 : 5000))
+# name | binary | bytes per update | arguments (the kernel's options, then the size and steps
+# of the big block | of the block in cache)
 CASES=(
-    "heat-5pt|heat|16|--size ${N2}x${N2} --steps $S2"
-    "heat-9pt|heat|16|--size ${N2}x${N2} --stencil compact --steps $S2"
-    "heat-4th|heat|16|--size ${N2}x${N2} --stencil fourth --bc periodic --steps $S2"
-    "heat-7pt-3d|heat|16|--size ${N3}x${N3}x${N3} --steps $S3"
-    "heat-27pt-3d|heat|16|--size ${N3}x${N3}x${N3} --stencil compact --steps $S3"
-    "wave|wave|24|--size ${N2}x${N2} --steps $S2"
-    "poisson-jacobi|poisson|16|--size $((N2 - 1))x$((N2 - 1)) --method jacobi --steps $S2 --check-every 100000"
-    "poisson-sor|poisson|32|--size $((N2 - 1))x$((N2 - 1)) --method sor --steps $S2 --check-every 100000"
-    "advect-lw|advect|16|--size ${N2}x${N2} --steps $S2"
-    "life|life|2|--size ${NL}x${NL} --pattern soup --steps $S2"
-    "allen-cahn|allen-cahn|16|--size ${N2}x${N2} --steps $S2"
+    "heat-5pt|heat|16||--size ${N2}x${N2} --steps $S2|$C2 --steps $CS2"
+    "heat-9pt|heat|16|--stencil compact|--size ${N2}x${N2} --steps $S2|$C2 --steps $CS2"
+    "heat-4th|heat|16|--stencil fourth --bc periodic|--size ${N2}x${N2} --steps $S2|$C2 --steps $CS2"
+    "heat-7pt-3d|heat|16||--size ${N3}x${N3}x${N3} --steps $S3|$C3 --steps $CS3"
+    "heat-27pt-3d|heat|16|--stencil compact|--size ${N3}x${N3}x${N3} --steps $S3|$C3 --steps $CS3"
+    "wave|wave|24||--size ${N2}x${N2} --steps $S2|$C2 --steps $CS2"
+    "poisson-jacobi|poisson|16|--method jacobi --check-every 100000|--size $((N2 - 1))x$((N2 - 1)) --steps $S2|$CP --steps $CS2"
+    "poisson-sor|poisson|32|--method sor --check-every 100000|--size $((N2 - 1))x$((N2 - 1)) --steps $S2|$CP --steps $CS2"
+    "advect-lw|advect|16||--size ${N2}x${N2} --steps $S2|$C2 --steps $CS2"
+    "life|life|2|--pattern soup|--size ${NL}x${NL} --steps $S2|$CL --steps $CS2"
+    "allen-cahn|allen-cahn|16||--size ${N2}x${N2} --steps $S2|$C2 --steps $CS2"
 )
 RANKS=(1 2)
 MODES=("single|" "blocked|--time-block $T")
@@ -102,7 +111,8 @@ echo "== STREAM triad (start)"
 for t in "${RANKS[@]}"; do stream "$t"; echo "  $t thread(s):${TRIAD_RAW[$t]} GB/s"; done
 
 # tessera RANKS BIN ARGS...: "Glups in the time loop" of one run (Poisson may stop
-# unconverged: exit 1 with its figures printed)
+# unconverged: exit 1 with its figures printed); with METRIC=update, "Glups in the update"
+# (the kernel alone, without the halo exchange)
 tessera() {
     local ranks=$1 bin=$2 out rc=0
     shift 2
@@ -113,7 +123,11 @@ tessera() {
         echo "bench-stencils: $bin $* failed (exit $rc)" >&2
         exit 1
     fi
-    sed -nE 's/.* ([0-9.]+) Glups in the time loop.*/\1/p' <<<"$out"
+    if [[ ${METRIC:-} == update ]]; then
+        sed -nE 's/.* ([0-9.]+) Glups in the update.*/\1/p' <<<"$out"
+    else
+        sed -nE 's/.* ([0-9.]+) Glups in the time loop.*/\1/p' <<<"$out"
+    fi
 }
 
 declare -A MED=() LO=() HI=()
@@ -140,24 +154,31 @@ for d in 2 3; do
     done
 done
 
-echo "== kernels: single-step and --time-block $T, $REPS run(s) each"
+echo "== kernels: single-step, --time-block $T and (1 rank) in cache, $REPS run(s) each"
 for c in "${CASES[@]}"; do
-    IFS='|' read -r name bin bytes args <<<"$c"
+    IFS='|' read -r name bin bytes options big small <<<"$c"
     [[ -n $ONLY && ",$ONLY," != *",$name,"* ]] && continue
-    read -ra argv <<<"$args"
+    read -ra argv <<<"$options $big"
+    read -ra cache_argv <<<"$options $small"
     for r in "${RANKS[@]}"; do
         declare -A MODE_RUNS=()
-        # the two modes alternate run by run, so drifts of the machine hit both
+        modes=("${MODES[@]}")
+        [[ $r == 1 ]] && modes+=("in-cache|")
+        # the modes alternate run by run, so drifts of the machine hit all of them
         for ((i = 1; i <= REPS; i++)); do
-            for m in "${MODES[@]}"; do
+            for m in "${modes[@]}"; do
                 IFS='|' read -r mode extra <<<"$m"
                 read -ra extra_argv <<<"$extra"
-                g=$(tessera "$r" "$bin" "${argv[@]}" "${extra_argv[@]}")
+                if [[ $mode == in-cache ]]; then
+                    g=$(METRIC=update tessera "$r" "$bin" "${cache_argv[@]}")
+                else
+                    g=$(tessera "$r" "$bin" "${argv[@]}" "${extra_argv[@]}")
+                fi
                 MODE_RUNS[$mode]="${MODE_RUNS[$mode]:-} $g"
                 echo "$name,$r,$mode,$i,$g" >>"$RAW"
             done
         done
-        for m in "${MODES[@]}"; do
+        for m in "${modes[@]}"; do
             mode=${m%%|*}
             RUNS=${MODE_RUNS[$mode]}
             record "$name $r $mode"
@@ -177,22 +198,24 @@ done
 
 echo
 echo "Rates in Glups (median of $REPS); bound = triad / bytes per update; C = benches/c/stencil_loop.c"
-printf '%-15s %5s %9s %9s %8s %9s %8s %8s %9s %9s\n' kernel ranks bound single '%bound' blocked 'xbound' 'xsingle' 'C loop' 'xC(s/b)'
-echo "kernel,ranks,bytes_per_update,triad_gbs,bound_glups,single_glups,single_min,single_max,blocked_glups,blocked_min,blocked_max,time_block,c_loop_glups" >"$CSV"
+echo "(in cache: 1 rank, a block that fits the L2 cache; xbound against the 1-rank bound)"
+printf '%-15s %5s %9s %9s %8s %9s %8s %8s %9s %8s %9s %9s\n' kernel ranks bound single '%bound' blocked 'xbound' 'xsingle' 'in cache' 'xbound' 'C loop' 'xC(s/b)'
+echo "kernel,ranks,bytes_per_update,triad_gbs,bound_glups,single_glups,single_min,single_max,blocked_glups,blocked_min,blocked_max,time_block,c_loop_glups,incache_glups,incache_min,incache_max" >"$CSV"
 for c in "${CASES[@]}"; do
-    IFS='|' read -r name bin bytes args <<<"$c"
+    IFS='|' read -r name bin bytes _ <<<"$c"
     [[ -n $ONLY && ",$ONLY," != *",$name,"* ]] && continue
     for r in "${RANKS[@]}"; do
         cref=""
         [[ $name == heat-5pt ]] && cref=${MED["c2 $r"]}
         [[ $name == heat-7pt-3d ]] && cref=${MED["c3 $r"]}
-        s=${MED["$name $r single"]} b=${MED["$name $r blocked"]}
-        awk -v n="$name" -v r="$r" -v by="$bytes" -v t="${TRIAD[$r]}" -v s="$s" -v b="$b" -v c="$cref" 'BEGIN {
+        s=${MED["$name $r single"]} b=${MED["$name $r blocked"]} k=${MED["$name $r in-cache"]:-}
+        awk -v n="$name" -v r="$r" -v by="$bytes" -v t="${TRIAD[$r]}" -v s="$s" -v b="$b" -v k="$k" -v c="$cref" 'BEGIN {
             bound = t / by
+            ks = k == "" ? sprintf("%9s %8s", "", "") : sprintf("%9.3f %7.2fx", k, k / bound)
             cs = c == "" ? "" : sprintf("%9.3f %4.2f/%4.2f", c, s / c, b / c)
-            printf "%-15s %5d %9.3f %9.3f %7.0f%% %9.3f %7.2fx %7.2fx %s\n", n, r, bound, s, 100 * s / bound, b, b / bound, b / s, cs
+            printf "%-15s %5d %9.3f %9.3f %7.0f%% %9.3f %7.2fx %7.2fx %s %s\n", n, r, bound, s, 100 * s / bound, b, b / bound, b / s, ks, cs
         }'
-        echo "$name,$r,$bytes,${TRIAD[$r]},$(awk -v t="${TRIAD[$r]}" -v by="$bytes" 'BEGIN { printf "%.4f", t / by }'),$s,${LO["$name $r single"]},${HI["$name $r single"]},$b,${LO["$name $r blocked"]},${HI["$name $r blocked"]},$T,$cref" >>"$CSV"
+        echo "$name,$r,$bytes,${TRIAD[$r]},$(awk -v t="${TRIAD[$r]}" -v by="$bytes" 'BEGIN { printf "%.4f", t / by }'),$s,${LO["$name $r single"]},${HI["$name $r single"]},$b,${LO["$name $r blocked"]},${HI["$name $r blocked"]},$T,$cref,$k,${LO["$name $r in-cache"]:-},${HI["$name $r in-cache"]:-}" >>"$CSV"
     done
 done
 echo
