@@ -19,7 +19,8 @@
 # In cache: each kernel step by step at 1 rank on a small block whose time levels fit the
 # level-2 cache (2D 16x1024, 3D 8x8x512, Life 16x8192), so that memory bandwidth does not
 # limit it, "Glups in the update" (a block this small would otherwise be timed mostly
-# refreshing its ghosts): the rate its arithmetic allows one core, about the most temporal
+# refreshing its ghosts), with --no-overlap (one sweep over the block, not an interior and
+# a shell of short rows): the rate its arithmetic allows one core, about the most temporal
 # blocking can reach per core.
 # C loop: benches/c/stencil_loop.c (mpicc -O3 -march=native; the heat 5-point and 7-point
 # FTCS update on slabs over MPI, 3D blocked over j), against heat's standard stencil.
@@ -170,7 +171,7 @@ for c in "${CASES[@]}"; do
                 IFS='|' read -r mode extra <<<"$m"
                 read -ra extra_argv <<<"$extra"
                 if [[ $mode == in-cache ]]; then
-                    g=$(METRIC=update tessera "$r" "$bin" "${cache_argv[@]}")
+                    g=$(METRIC=update tessera "$r" "$bin" "${cache_argv[@]}" --no-overlap)
                 else
                     g=$(tessera "$r" "$bin" "${argv[@]}" "${extra_argv[@]}")
                 fi
