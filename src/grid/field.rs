@@ -266,6 +266,47 @@ impl<'a, T: Scalar> RowStencil<'a, T> {
     }
 }
 
+/// Pseudo-random values in `[-0.5, 0.5)` (xorshift64 from `seed`), the same on every run:
+/// for tests that fill fields with arbitrary data.
+#[cfg(test)]
+pub(crate) fn test_values(mut seed: u64) -> impl FnMut() -> f64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    }
+}
+
+/// For tests of row updates: a block `3` cells wide on each of the last `ndim` axes but
+/// the fastest, `len` cells along it, with ghost width `r` (`r + pad` along the fastest
+/// axis, which shifts the row's alignment), every cell (ghosts too) from `value`; and the
+/// `(i, j, k0)` of its middle row's first owned cell.
+#[cfg(test)]
+pub(crate) fn test_row_block(
+    ndim: usize,
+    r: usize,
+    len: usize,
+    pad: usize,
+    mut value: impl FnMut() -> f64,
+) -> (Field<f64>, [usize; 3]) {
+    let mut size = [1; DIMS];
+    let mut ghost = [0; DIMS];
+    for a in DIMS - ndim..DIMS {
+        (size[a], ghost[a]) = (3, r);
+    }
+    (size[2], ghost[2]) = (len, r + pad);
+    let mut f: Field<f64> = Field::new(IndexBox::new([0; DIMS], size), ghost);
+    f.fill_with(|_| value());
+    let inner = f.interior();
+    let middle = [
+        inner.lo[0] + size[0] / 2,
+        inner.lo[1] + size[1] / 2,
+        inner.lo[2],
+    ];
+    (f, middle)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -466,7 +466,7 @@ fn column_chunk<const THREE_D: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grid::field::Field;
+    use crate::grid::field::{test_row_block, test_values, Field};
     use crate::grid::geometry::IndexBox;
     use approx::assert_relative_eq;
 
@@ -530,13 +530,7 @@ mod tests {
 
     #[test]
     fn grouped_forms_are_their_documented_expression_and_the_tap_sum_to_rounding() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut next = test_values(0x2545_f491_4f6c_dd1du64);
         for (stencil, ndim) in [
             (Stencil::Compact, 2),
             (Stencil::Compact, 3),
@@ -551,22 +545,10 @@ mod tests {
             // several alignments to a cache line (the halo width shifts the row start)
             for len in [1, 2, 7, 31, 33, 63, 64, 65, 66, 129, 200] {
                 for pad in [0, 1, 3, 5] {
-                    let mut size = [1; 3];
-                    let mut ghost = [0; 3];
-                    for a in 3 - ndim..3 {
-                        size[a] = 3;
-                        ghost[a] = r;
-                    }
-                    size[2] = len;
-                    ghost[2] = r + pad;
-                    let mut f: Field<f64> = Field::new(IndexBox::new([0; 3], size), ghost);
-                    f.fill_with(|_| next());
+                    let (f, [i, j, k0]) = test_row_block(ndim, r, len, pad, &mut next);
                     let levels = [&f];
-                    let inner = f.interior();
-                    let (i, j) = (inner.lo[0] + size[0] / 2, inner.lo[1] + size[1] / 2);
                     for stores in [Stores::Cached, Stores::Streaming] {
-                        let row =
-                            RowStencil::new(&levels, i, j, inner.lo[2], len).with_stores(stores);
+                        let row = RowStencil::new(&levels, i, j, k0, len).with_stores(stores);
                         let mut out = vec![f64::NAN; len];
                         taps.apply(&row, 0, &mut out, |lu, c| lu - 0.5 * c);
                         let mut tap_sum = vec![0.0; len];

@@ -686,6 +686,7 @@ impl Kernel for Advection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grid::field::{test_row_block, test_values};
     use crate::grid::geometry::Grid;
     use crate::grid::stencil::{self, Stores};
     use crate::parallel::Threads;
@@ -740,13 +741,7 @@ mod tests {
 
     #[test]
     fn lax_wendroff_rows_are_the_grouped_expression_and_the_tap_sum_to_rounding() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut next = test_values(0x9e37_79b9_7f4a_7c15u64);
         let cases: [(usize, &[f64]); 6] = [
             (1, &[-0.7]),
             (2, &[1.0, 0.5]),
@@ -764,22 +759,13 @@ mod tests {
             // rows around the 32-cell stored lines, at several alignments to a cache line
             for len in [1, 2, 7, 31, 32, 33, 65, 100] {
                 for pad in [0, 1, 3] {
-                    let mut size = [1; 3];
-                    let mut ghost = [0; 3];
-                    for a in 3 - ndim..3 {
-                        (size[a], ghost[a]) = (3, 1);
-                    }
-                    (size[2], ghost[2]) = (len, 1 + pad);
-                    let mut f: Field<f64> = Field::new(IndexBox::new([0; 3], size), ghost);
                     // magnitudes 2^-20 to 2^20, so that the rounding of every partial sum
                     // shows in the result
-                    f.fill_with(|_| next() * (40.0 * (next() + 0.5) - 20.0).round().exp2());
+                    let spread = || next() * (40.0 * (next() + 0.5) - 20.0).round().exp2();
+                    let (f, [i, j, k0]) = test_row_block(ndim, 1, len, pad, spread);
                     let levels = [&f];
-                    let inner = f.interior();
-                    let (i, j) = (inner.lo[0] + size[0] / 2, inner.lo[1] + size[1] / 2);
                     for stores in [Stores::Cached, Stores::Streaming] {
-                        let row =
-                            RowStencil::new(&levels, i, j, inner.lo[2], len).with_stores(stores);
+                        let row = RowStencil::new(&levels, i, j, k0, len).with_stores(stores);
                         let mut out = vec![f64::NAN; len];
                         adv.update_row(&row, &mut out);
                         let centre = row.row(0, 0, 0);
