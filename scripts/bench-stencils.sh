@@ -124,11 +124,9 @@ tessera() {
         echo "bench-stencils: $bin $* failed (exit $rc)" >&2
         exit 1
     fi
-    if [[ ${METRIC:-} == update ]]; then
-        sed -nE 's/.* ([0-9.]+) Glups in the update.*/\1/p' <<<"$out"
-    else
-        sed -nE 's/.* ([0-9.]+) Glups in the time loop.*/\1/p' <<<"$out"
-    fi
+    local metric="time loop"
+    [[ ${METRIC:-} == update ]] && metric=update
+    sed -nE "s/.* ([0-9.]+) Glups in the $metric.*/\1/p" <<<"$out"
 }
 
 declare -A MED=() LO=() HI=()

@@ -171,7 +171,7 @@ pub(super) fn taps(scheme: Scheme, nu: [f64; 3]) -> Vec<Tap> {
 ///
 /// The same terms as the taps (whose weights it is made from), re-associated: the cross
 /// term's four corners share one weight and the centre cancels out of them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct LaxWendroffGroups {
     /// Active axes, and the weights of their `-` and `+` neighbours.
     axes: Vec<(usize, f64, f64)>,
@@ -185,7 +185,10 @@ const CORNERS: [(isize, isize); 4] = [(1, 1), (1, -1), (-1, 1), (-1, -1)];
 impl LaxWendroffGroups {
     /// The groups of Lax-Wendroff's `taps` (as [`taps`] makes them).
     fn new(taps: &[Tap]) -> LaxWendroffGroups {
-        let mut g = LaxWendroffGroups::default();
+        let mut g = LaxWendroffGroups {
+            axes: Vec::new(),
+            pairs: Vec::new(),
+        };
         let moved = |t: &Tap| (0..3).filter(|&a| t.offset[a] != 0).collect::<Vec<_>>();
         for t in taps {
             match moved(t)[..] {
@@ -304,8 +307,8 @@ pub struct Advection {
     whole_period: bool,
     steps_per_period: u64,
     taps: Vec<Tap>,
-    /// Lax-Wendroff's taps as its update sums them (empty for upwind).
-    groups: LaxWendroffGroups,
+    /// Lax-Wendroff's taps as its update sums them (`None` for upwind).
+    lax_wendroff: Option<LaxWendroffGroups>,
     modes: [Mode; 2],
     /// `G(k_m h)` per mode.
     growth: [Complex64; 2],
@@ -446,10 +449,7 @@ impl Advection {
             period,
             whole_period,
             steps_per_period,
-            groups: match scheme {
-                Scheme::LaxWendroff => LaxWendroffGroups::new(&taps),
-                Scheme::Upwind => LaxWendroffGroups::default(),
-            },
+            lax_wendroff: (scheme == Scheme::LaxWendroff).then(|| LaxWendroffGroups::new(&taps)),
             taps,
             modes,
             growth,
@@ -666,13 +666,13 @@ impl Kernel for Advection {
 
     #[inline(always)]
     fn update_row(&self, s: &RowStencil<'_, f64>, out: &mut [f64]) {
-        let g = &self.groups;
-        match (self.scheme, g.axes.len()) {
-            (Scheme::LaxWendroff, 1) => return g.apply::<1, 0, 3>(s, out),
-            (Scheme::LaxWendroff, 2) => return g.apply::<2, 1, 9>(s, out),
-            (Scheme::LaxWendroff, 3) => return g.apply::<3, 3, 19>(s, out),
-            (Scheme::LaxWendroff, _) => unreachable!("one to three active axes"),
-            (Scheme::Upwind, _) => {}
+        if let Some(g) = &self.lax_wendroff {
+            return match g.axes.len() {
+                1 => g.apply::<1, 0, 3>(s, out),
+                2 => g.apply::<2, 1, 9>(s, out),
+                3 => g.apply::<3, 3, 19>(s, out),
+                _ => unreachable!("one to three active axes"),
+            };
         }
         // upwind: u' = (sum_taps w (u[offset] - u)) + u, the taps in their fixed order, in
         // one pass over the row
@@ -754,8 +754,9 @@ mod tests {
             let shape = vec![16; ndim];
             let adv = Advection::new(&shape, Scheme::LaxWendroff, velocity, None).unwrap();
             let active = velocity.iter().filter(|&&a| a != 0.0).count();
-            assert_eq!(adv.groups.axes.len(), active, "{velocity:?}");
-            assert_eq!(adv.groups.pairs.len(), active * (active - 1) / 2);
+            let groups = adv.lax_wendroff.as_ref().expect("Lax-Wendroff groups");
+            assert_eq!(groups.axes.len(), active, "{velocity:?}");
+            assert_eq!(groups.pairs.len(), active * (active - 1) / 2);
             // rows around the 32-cell stored lines, at several alignments to a cache line
             for len in [1, 2, 7, 31, 32, 33, 65, 100] {
                 for pad in [0, 1, 3] {
@@ -776,7 +777,7 @@ mod tests {
                             let u = |o: [isize; 3]| row.row(o[0], o[1], o[2])[m];
                             let c = u([0; 3]);
                             // the documented expression, written out
-                            let g = &adv.groups;
+                            let g = groups;
                             let mut terms = Vec::new();
                             for &(a, wm, wp) in &g.axes {
                                 let mut o = [0; 3];
