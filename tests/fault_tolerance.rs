@@ -138,6 +138,7 @@ fn kill_9_during_checkpoint_writes_never_leaves_a_file_that_is_taken() {
         .max()
         .unwrap_or_else(|| panic!("no complete checkpoint among {names:?}"));
     let complete = names.iter().filter(|n| n.ends_with(".h5")).count();
+    // the oldest goes before the new one takes its name: never 4, whenever the kill lands
     assert!(complete <= 3, "--keep 3 left {names:?}");
     // every complete file is good, so auto takes the newest; a .tmp is never taken
     let from = format!(

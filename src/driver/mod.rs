@@ -280,17 +280,34 @@ impl Run<'_> {
         let t = Instant::now();
         let (parallel, job) = (self.parallel, self.job);
         let header = self.header(stepper, step);
-        let written = checkpoint::write(parallel, &job.out_dir, &header, |w| {
-            stepper.save(parallel, w)
-        })?;
-        if let Some(keep) = job.keep {
-            let pruned = if parallel.is_root() {
-                recovery::prune(&job.out_dir, stepper.name(), &job.parameters, keep, step)
-                    .map(|_| ())
-            } else {
-                Ok(())
-            };
-            parallel.agree(pruned)?;
+        // --keep N: the N-1 newest earlier checkpoints stay. With N >= 2 the others go
+        // before the new one takes its name, so that the directory never holds more than
+        // N complete checkpoints, even after a kill -9; with N = 1 the one earlier
+        // checkpoint goes only once the new one is in place, so that there is always one.
+        let prune = || match job.keep {
+            Some(keep) => {
+                let pruned = if parallel.is_root() {
+                    let older = keep - 1;
+                    recovery::prune(&job.out_dir, stepper.name(), &job.parameters, older, step)
+                        .map(|_| ())
+                } else {
+                    Ok(())
+                };
+                parallel.agree(pruned)
+            }
+            None => Ok(()),
+        };
+        let keeps_one = job.keep == Some(1);
+        let before_rename = || if keeps_one { Ok(()) } else { prune() };
+        let written = checkpoint::write_replacing(
+            parallel,
+            &job.out_dir,
+            &header,
+            |w| stepper.save(parallel, w),
+            before_rename,
+        )?;
+        if keeps_one {
+            prune()?;
         }
         let seconds = t.elapsed().as_secs_f64();
         phases.add(CHECKPOINT_PHASE, t.elapsed());

@@ -222,6 +222,22 @@ pub fn write(
     header: &Header,
     fill: impl Fn(&mut Writer) -> Result<()>,
 ) -> Result<Written> {
+    write_replacing(parallel, dir, header, fill, || Ok(()))
+}
+
+/// [`write`], calling `before_rename` (collectively, on every rank) once the new file is
+/// complete and synced under its temporary name, just before it takes its real name: the
+/// moment to delete a checkpoint it replaces (`--keep`), so that a job killed at any
+/// instant never leaves more complete checkpoints than it keeps, and never fewer than
+/// the ones before the new one minus those deleted. The new checkpoint is renamed into
+/// place even when `before_rename` fails; its error is returned afterwards.
+pub fn write_replacing(
+    parallel: &Parallel,
+    dir: &Path,
+    header: &Header,
+    fill: impl Fn(&mut Writer) -> Result<()>,
+    before_rename: impl FnOnce() -> Result<()>,
+) -> Result<Written> {
     let name = file_name(&header.simulation, header.step);
     let path = dir.join(&name);
     let needed = size_on_disk(parallel, header, &fill)?;
@@ -245,6 +261,7 @@ pub fn write(
     })
     .map_err(not_written)?;
     let bytes = parallel.sum(bytes);
+    let replaced = before_rename();
     // Every rank has closed and synced the file: make it visible under its real name.
     let renamed = if parallel.is_root() {
         std::fs::rename(&tmp, &path).map_err(|e| {
@@ -264,10 +281,13 @@ pub fn write(
     } else {
         Ok(())
     };
-    parallel.agree(finished).map_err(|e| match e {
-        Error::ReportedElsewhere => e,
-        e => Error::io(format!("checkpoint {} written, but", path.display()), e),
-    })?;
+    parallel
+        .agree(finished)
+        .and(replaced)
+        .map_err(|e| match e {
+            Error::ReportedElsewhere => e,
+            e => Error::io(format!("checkpoint {} written, but", path.display()), e),
+        })?;
     Ok(Written { path, bytes })
 }
 

@@ -37,27 +37,26 @@ pub fn set_aside(path: &Path) -> Result<PathBuf> {
     Ok(aside)
 }
 
-/// `--keep`: deletes all but the newest `keep` (at least 1) of this run's checkpoints in
-/// `dir` up to step `newest`, the one just written (and their XDMF sidecars); returns the
-/// deleted files. This run's: `simulation`'s, with these `parameters` (read serially
-/// from each file's header); a file of other parameters, or one whose header cannot be
-/// read, is another run's and stays. The checkpoint of `newest` is always kept, and later
-/// checkpoints are never touched.
+/// `--keep`: deletes all but the newest `older` (may be 0) of this run's checkpoints in
+/// `dir` from before step `new`, the step of the checkpoint being written (and their XDMF
+/// sidecars); returns the deleted files. This run's: `simulation`'s, with these
+/// `parameters` (read serially from each file's header); a file of other parameters, or
+/// one whose header cannot be read, is another run's and stays. The checkpoint of step
+/// `new` and later ones are never touched.
 pub fn prune(
     dir: &Path,
     simulation: &str,
     parameters: &[(String, Param)],
-    keep: usize,
-    newest: u64,
+    older: usize,
+    new: u64,
 ) -> Result<Vec<PathBuf>> {
     let ours = |path: &Path| {
         checkpoint::header_of(path).is_ok_and(|h| same_parameters(&h.parameters, parameters))
     };
     let old: Vec<PathBuf> = checkpoints_in(dir, simulation)
         .into_iter()
-        .filter(|&(step, _)| step <= newest)
-        .filter(|(step, path)| *step == newest || ours(path))
-        .skip(keep.max(1))
+        .filter(|(step, path)| *step < new && ours(path))
+        .skip(older)
         .map(|(_, p)| p)
         .collect();
     for p in &old {
@@ -119,11 +118,11 @@ mod tests {
         }
         let steps: Vec<u64> = checkpoints_in(&dir, "heat").iter().map(|c| c.0).collect();
         assert_eq!(steps, [30, 20, 10]);
-        // files whose header cannot be read are not this run's: pruning leaves them, but
-        // never the one just written counts against --keep
-        assert!(prune(&dir, "heat", &[], 1, 20).unwrap().is_empty());
-        let gone = prune(&dir, "heat", &[], 0, 30).unwrap();
-        assert!(gone.is_empty(), "{gone:?}");
+        // files whose header cannot be read are not this run's: pruning leaves them
+        for new in [20, 30, 40] {
+            let gone = prune(&dir, "heat", &[], 0, new).unwrap();
+            assert!(gone.is_empty(), "{gone:?}");
+        }
         assert!(dir.join("wave_00000060.h5").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
