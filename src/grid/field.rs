@@ -1,13 +1,14 @@
 //! A rank's block of a grid field: the owned cells surrounded by ghost layers.
 //!
-//! Storage is one row-major `Array3` of shape `owned + 2 * ghost` per axis (1D and 2D fields
-//! have leading unit axes, see [`crate::grid::geometry`]). Local index `g[a]` on axis `a` is the
+//! Storage is one row-major array (a `Vec`, seen as an `Array3` view) of shape
+//! `owned + 2 * ghost` per axis (1D and 2D fields have leading unit axes, see
+//! [`crate::grid::geometry`]). Local index `g[a]` on axis `a` is the
 //! first owned cell, which is global cell `owned.lo[a]`.
 
 use crate::grid::geometry::{IndexBox, DIMS};
 use crate::grid::stencil::Stores;
 use crate::io::hdf5::{Block, Element};
-use ndarray::{s, Array3, ArrayView3};
+use ndarray::{s, ArrayView3, ArrayViewMut3};
 
 /// What a grid cell may hold: a plain value HDF5 can store, with a bit pattern for
 /// checksums ([`Element`]), that threads may share.
@@ -17,7 +18,10 @@ impl<T: Element + PartialEq + std::fmt::Debug> Scalar for T {}
 /// One rank's ghosted block of a field.
 #[derive(Clone, Debug)]
 pub struct Field<T> {
-    data: Array3<T>,
+    /// The cells in row-major order: cell `(i, j, k)` at `(i * shape[1] + j) * shape[2] + k`
+    /// (a plain slice, so that a kernel's row costs an index and no layout check).
+    data: Vec<T>,
+    shape: [usize; DIMS],
     owned: IndexBox,
     ghost: [usize; DIMS],
 }
@@ -28,7 +32,8 @@ impl<T: Scalar> Field<T> {
     pub fn new(owned: IndexBox, ghost: [usize; DIMS]) -> Self {
         let shape: [usize; DIMS] = std::array::from_fn(|a| owned.size[a] + 2 * ghost[a]);
         Field {
-            data: Array3::from_elem(shape, T::default()),
+            data: vec![T::default(); shape.iter().product()],
+            shape,
             owned,
             ghost,
         }
@@ -45,9 +50,9 @@ impl<T: Scalar> Field<T> {
     }
 
     /// Shape of the local array, ghosts included.
+    #[inline(always)]
     pub fn shape(&self) -> [usize; DIMS] {
-        let s = self.data.shape();
-        [s[0], s[1], s[2]]
+        self.shape
     }
 
     /// The owned cells as this rank's block of a dataset of the global grid `shape`
@@ -76,39 +81,41 @@ impl<T: Scalar> Field<T> {
     }
 
     /// The whole local array, ghosts included.
-    pub fn array(&self) -> &Array3<T> {
-        &self.data
+    pub fn array(&self) -> ArrayView3<'_, T> {
+        ArrayView3::from_shape(self.shape, &self.data).expect("the field's own shape")
     }
 
     /// The whole local array, ghosts included, mutably.
-    pub fn array_mut(&mut self) -> &mut Array3<T> {
-        &mut self.data
+    pub fn array_mut(&mut self) -> ArrayViewMut3<'_, T> {
+        ArrayViewMut3::from_shape(self.shape, &mut self.data).expect("the field's own shape")
     }
 
     /// The local array as one row-major slice.
+    #[inline(always)]
     pub fn as_slice(&self) -> &[T] {
-        self.data.as_slice().expect("fields are contiguous")
+        &self.data
     }
 
     /// The local array as one mutable row-major slice.
+    #[inline(always)]
     pub fn as_slice_mut(&mut self) -> &mut [T] {
-        self.data.as_slice_mut().expect("fields are contiguous")
+        &mut self.data
     }
 
     /// The owned cells only.
     pub fn owned_view(&self) -> ArrayView3<'_, T> {
         let g = self.ghost;
         let n = self.owned.size;
-        self.data
-            .slice(s![g[0]..g[0] + n[0], g[1]..g[1] + n[1], g[2]..g[2] + n[2]])
+        self.array()
+            .slice_move(s![g[0]..g[0] + n[0], g[1]..g[1] + n[1], g[2]..g[2] + n[2]])
     }
 
     /// The owned cells only, mutably.
-    pub fn owned_view_mut(&mut self) -> ndarray::ArrayViewMut3<'_, T> {
+    pub fn owned_view_mut(&mut self) -> ArrayViewMut3<'_, T> {
         let g = self.ghost;
         let n = self.owned.size;
-        self.data
-            .slice_mut(s![g[0]..g[0] + n[0], g[1]..g[1] + n[1], g[2]..g[2] + n[2]])
+        self.array_mut()
+            .slice_move(s![g[0]..g[0] + n[0], g[1]..g[1] + n[1], g[2]..g[2] + n[2]])
     }
 
     /// Calls `f(global index, value)` for every owned cell, in row-major order.
@@ -131,10 +138,11 @@ impl<T: Scalar> Field<T> {
     {
         let (shape, g, n) = (self.shape(), self.ghost, self.owned.size);
         let wrap = |x: usize, a: usize| (x + n[a] - g[a] % n[a]) % n[a] + g[a];
+        let mut data = self.array_mut();
         for i in 0..shape[0] {
             for j in 0..shape[1] {
                 for k in 0..shape[2] {
-                    self.data[[i, j, k]] = self.data[[wrap(i, 0), wrap(j, 1), wrap(k, 2)]];
+                    data[[i, j, k]] = data[[wrap(i, 0), wrap(j, 1), wrap(k, 2)]];
                 }
             }
         }
@@ -143,7 +151,7 @@ impl<T: Scalar> Field<T> {
     /// Sets every cell, ghosts included, to `f(global index)`.
     pub fn fill_with(&mut self, mut f: impl FnMut([i64; DIMS]) -> T) {
         let (owned, ghost) = (self.owned, self.ghost);
-        for ((i, j, k), v) in self.data.indexed_iter_mut() {
+        for ((i, j, k), v) in self.array_mut().indexed_iter_mut() {
             let l = [i, j, k];
             *v = f(std::array::from_fn(|a| {
                 l[a] as i64 - ghost[a] as i64 + owned.lo[a] as i64
@@ -154,11 +162,7 @@ impl<T: Scalar> Field<T> {
     /// Copies the owned cells from `other` (same owned box).
     pub fn copy_owned_from(&mut self, other: &Field<T>) {
         assert_eq!(self.owned, other.owned);
-        let g = self.ghost;
-        let n = self.owned.size;
-        self.data
-            .slice_mut(s![g[0]..g[0] + n[0], g[1]..g[1] + n[1], g[2]..g[2] + n[2]])
-            .assign(&other.owned_view());
+        self.owned_view_mut().assign(&other.owned_view());
     }
 }
 
@@ -242,11 +246,11 @@ impl<'a, T: Scalar> RowStencil<'a, T> {
     #[inline(always)]
     fn cells(&self, level: usize, di: isize, dj: isize, k: usize, len: usize) -> &'a [T] {
         let f = self.levels[level];
-        let sh = f.data.shape();
+        let sh = f.shape;
         let i = self.i.wrapping_add_signed(di);
         let j = self.j.wrapping_add_signed(dj);
         let start = (i * sh[1] + j) * sh[2] + k;
-        &f.as_slice()[start..start + len]
+        &f.data[start..start + len]
     }
 
     /// Number of cells in the row.
