@@ -246,17 +246,12 @@ fn for_each_row<T: Send>(
 /// Cells [`map_row`] computes side by side before streaming them: four cache lines.
 const STORED_CELLS: usize = 32;
 
-/// Cells [`map_row`] computes side by side when it stores through the cache: one AVX-512
-/// vector of f64.
-const VECTOR_CELLS: usize = 8;
-
 /// `out[m] = cell([rows[0][m], rows[1][m], ...])` for every cell `m` of a row: a pointwise
 /// update of `K` input rows (each at least `out.len()` long), stored as `stores` says.
 /// Streaming: the cells from the first 64-byte boundary on are computed [`STORED_CELLS`]
 /// at a time and stored as whole cache lines with non-temporal stores (the unaligned ends
 /// of the row through the cache). Kernels write their rows with it so that the driver can
 /// choose the stores; the same `cell` on the same values either way, so the same bits.
-/// `cell` is a function of its inputs alone: it may be called more than once for a cell.
 #[inline(always)]
 pub fn map_row<const K: usize>(
     out: &mut [f64],
@@ -288,47 +283,11 @@ pub fn map_row<const K: usize>(
         stream_lines(to, &line);
     }
     // the whole row through the cache, or the unaligned ends of a streamed one
-    map_cells(out, rows, 0..head, &cell);
-    map_cells(out, rows, lines_end..n, &cell);
-}
-
-/// [`map_row`]'s cells `range` through the cache, [`VECTOR_CELLS`] at a time: whole
-/// fixed-width chunks, which the compiler turns into straight vector code, the last one
-/// overlapping the one before when the range is not a multiple (each cell is a function
-/// of its inputs alone, so a cell computed twice is written twice with the same bits);
-/// a range shorter than one chunk cell by cell.
-#[inline(always)]
-fn map_cells<const K: usize>(
-    out: &mut [f64],
-    rows: [&[f64]; K],
-    range: std::ops::Range<usize>,
-    cell: &impl Fn([f64; K]) -> f64,
-) {
-    if range.len() < VECTOR_CELLS {
-        for m in range {
-            out[m] = cell(rows.map(|r| r[m]));
-        }
-        return;
+    for (m, y) in out[..head].iter_mut().enumerate() {
+        *y = cell(rows.map(|r| r[m]));
     }
-    let last = range.end - VECTOR_CELLS;
-    let mut m0 = range.start;
-    loop {
-        let m = m0.min(last);
-        let parts: [&[f64; VECTOR_CELLS]; K] = rows.map(|r| {
-            r[m..m + VECTOR_CELLS]
-                .try_into()
-                .expect("VECTOR_CELLS cells")
-        });
-        // computed into a local array, which the compiler knows no input row overlaps
-        let mut chunk = [0.0; VECTOR_CELLS];
-        for (l, y) in chunk.iter_mut().enumerate() {
-            *y = cell(parts.map(|p| p[l]));
-        }
-        out[m..m + VECTOR_CELLS].copy_from_slice(&chunk);
-        if m == last {
-            break;
-        }
-        m0 += VECTOR_CELLS;
+    for (m, y) in out.iter_mut().enumerate().skip(lines_end) {
+        *y = cell(rows.map(|r| r[m]));
     }
 }
 
