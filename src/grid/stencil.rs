@@ -284,7 +284,8 @@ pub fn map_row<const K: usize>(
     }
     // the whole row through the cache, or the unaligned ends of a streamed one
     for (m, y) in out[..head].iter_mut().enumerate() {
-        *y = cell(rows.map(|r| r[m]));
+        // SAFETY: m < head <= n, and every row is n long (sliced above)
+        *y = cell(rows.map(|r| unsafe { *r.get_unchecked(m) }));
     }
     for (m, y) in out.iter_mut().enumerate().skip(lines_end) {
         *y = cell(rows.map(|r| r[m]));
