@@ -284,29 +284,26 @@ impl Run<'_> {
         // before the new one takes its name, so that the directory never holds more than
         // N complete checkpoints, even after a kill -9; with N = 1 the one earlier
         // checkpoint goes only once the new one is in place, so that there is always one.
-        let prune = || match job.keep {
-            Some(keep) => {
-                let pruned = if parallel.is_root() {
-                    let older = keep - 1;
-                    recovery::prune(&job.out_dir, stepper.name(), &job.parameters, older, step)
-                        .map(|_| ())
-                } else {
-                    Ok(())
-                };
-                parallel.agree(pruned)
-            }
-            None => Ok(()),
+        let prune = || {
+            let Some(keep) = job.keep else { return Ok(()) };
+            let pruned = if parallel.is_root() {
+                let older = keep.saturating_sub(1);
+                recovery::prune(&job.out_dir, stepper.name(), &job.parameters, older, step)
+                    .map(|_| ())
+            } else {
+                Ok(())
+            };
+            parallel.agree(pruned)
         };
-        let keeps_one = job.keep == Some(1);
-        let before_rename = || if keeps_one { Ok(()) } else { prune() };
+        let prune_first = job.keep.is_some_and(|keep| keep >= 2);
         let written = checkpoint::write_replacing(
             parallel,
             &job.out_dir,
             &header,
             |w| stepper.save(parallel, w),
-            before_rename,
+            || if prune_first { prune() } else { Ok(()) },
         )?;
-        if keeps_one {
+        if !prune_first {
             prune()?;
         }
         let seconds = t.elapsed().as_secs_f64();

@@ -228,9 +228,8 @@ pub fn write(
 /// [`write`], calling `before_rename` (collectively, on every rank) once the new file is
 /// complete and synced under its temporary name, just before it takes its real name: the
 /// moment to delete a checkpoint it replaces (`--keep`), so that a job killed at any
-/// instant never leaves more complete checkpoints than it keeps, and never fewer than
-/// the ones before the new one minus those deleted. The new checkpoint is renamed into
-/// place even when `before_rename` fails; its error is returned afterwards.
+/// instant never leaves more complete checkpoints than it keeps. The new checkpoint is
+/// renamed into place even when `before_rename` fails; its error is returned afterwards.
 pub fn write_replacing(
     parallel: &Parallel,
     dir: &Path,
